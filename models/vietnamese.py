@@ -1,0 +1,144 @@
+"""Vietnamese text primitives: normalization, syllables and sentence spans.
+
+Sentence splitting wraps underthesea's ``sent_tokenize`` (its model ships in the
+wheel) and returns character spans into the original text, so callers can keep
+exact offsets. Fragments that are not sentences — photo captions, sub-headings,
+a quote's trailing attribution — are merged into a neighbouring sentence.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+
+_WORD_RE = re.compile(r"\w+", re.UNICODE)
+_PARAGRAPH_RE = re.compile(r"[^\n]+")
+_TERMINAL = tuple(".!?…;:\"”»)'’")
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Vietnamese đ/Đ is a separate letter, not a base letter plus a combining mark.
+_DSTROKE = str.maketrans({"đ": "d", "Đ": "D"})
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """A half-open character range ``[start, end)`` into some text."""
+
+    start: int
+    end: int
+
+    def of(self, text: str) -> str:
+        """The substring this span covers."""
+        return text[self.start : self.end]
+
+
+def normalize(text: str) -> str:
+    """NFC-normalize, drop control characters and normalize line endings."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = _CONTROL_RE.sub("", text)
+    return unicodedata.normalize("NFC", text)
+
+
+def strip_diacritics(text: str) -> str:
+    """Remove Vietnamese tone and vowel marks: "Bí thư" -> "Bi thu"."""
+    decomposed = unicodedata.normalize("NFD", text.translate(_DSTROKE))
+    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return unicodedata.normalize("NFC", stripped)
+
+
+def syllables(text: str) -> list[str]:
+    """Lower-cased NFC syllables (runs of letters and digits), the BM25 vocabulary."""
+    return _WORD_RE.findall(unicodedata.normalize("NFC", text).lower())
+
+
+def count_syllables(text: str) -> int:
+    """Number of syllables (word-character runs) in ``text``."""
+    return sum(1 for _ in _WORD_RE.finditer(text))
+
+
+@lru_cache(maxsize=1)
+def _sent_tokenize():
+    from underthesea import sent_tokenize  # imported lazily: loading takes ~1 s
+
+    return sent_tokenize
+
+
+def _locate(text: str, pieces: list[str], base: int) -> list[Span]:
+    """Map the strings a tokenizer returned back to spans of ``text``."""
+    spans: list[Span] = []
+    cursor = 0
+    for piece in pieces:
+        piece = piece.strip()
+        if not piece:
+            continue
+        at = text.find(piece, cursor)
+        if at < 0:  # the tokenizer altered whitespace: match it loosely
+            pattern = r"\s+".join(re.escape(tok) for tok in piece.split())
+            match = re.compile(pattern).search(text, cursor)
+            if match is None:
+                continue
+            at, end = match.start(), match.end()
+        else:
+            end = at + len(piece)
+        spans.append(Span(base + at, base + end))
+        cursor = end
+    return spans
+
+
+def _is_fragment(sentence: str) -> bool:
+    """True for text that cannot stand as a sentence: captions, headings, attributions."""
+    stripped = sentence.strip()
+    if not stripped:
+        return True
+    if stripped[0] in "-–—" or stripped[0].islower():
+        return True
+    return not stripped.endswith(_TERMINAL)
+
+
+def _is_attribution(sentence: str) -> bool:
+    """A quote's trailing attribution such as "”- Bí thư Tỉnh ủy nhấn mạnh."."""
+    stripped = sentence.strip().lstrip("”\"’»)").lstrip()
+    return bool(stripped) and (stripped[0] in "-–—" or stripped[0].islower())
+
+
+def split_sentences(text: str) -> list[Span]:
+    """Split ``text`` into sentence spans along Vietnamese sentence boundaries.
+
+    Paragraphs (lines) are split separately, so a sentence never crosses a line
+    break. Captions and headings (no closing punctuation) are merged into the
+    sentence that follows them; attributions are merged into the one before.
+    Spans are sorted, non-overlapping and cover every non-blank character.
+    """
+    tokenize = _sent_tokenize()
+    raw: list[Span] = []
+    for para in _PARAGRAPH_RE.finditer(text):
+        body = para.group()
+        if not body.strip():
+            continue
+        pieces = tokenize(body) or [body]
+        located = _locate(body, pieces, para.start())
+        raw.extend(located or [Span(para.start(), para.end())])
+    if not raw:
+        return []
+
+    merged: list[Span] = []
+    pending_start: int | None = None  # start of captions waiting for their sentence
+    for span in raw:
+        piece = span.of(text)
+        if _is_attribution(piece) and merged and pending_start is None:
+            merged[-1] = Span(merged[-1].start, span.end)
+            continue
+        if _is_fragment(piece):
+            if pending_start is None:
+                pending_start = span.start
+            continue
+        start = pending_start if pending_start is not None else span.start
+        merged.append(Span(start, span.end))
+        pending_start = None
+    if pending_start is not None:  # trailing fragments join the last sentence
+        if merged:
+            merged[-1] = Span(merged[-1].start, raw[-1].end)
+        else:
+            merged.append(Span(pending_start, raw[-1].end))
+    return merged
