@@ -1,0 +1,443 @@
+"""``ArticleIndex``: SQLite, FAISS and BM25 kept in step, with filtered hybrid search.
+
+SQLite is the source of truth. FAISS vectors are saved atomically after every
+write and reconciled against SQLite when the index opens (a crash between the two
+is repaired by re-embedding or dropping the chunks that differ). BM25 is rebuilt
+from SQLite, which takes milliseconds at this scale. One writer at a time; many
+concurrent searches, which never see a half-applied write.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, Protocol
+
+import numpy as np
+
+from index.chunking import chunk_article
+from index.dense import DenseIndex
+from index.documents import Article
+from index.fusion import reciprocal_rank_fusion
+from index.rwlock import ReadWriteLock
+from index.sparse import SparseIndex
+from index.store import ArticleRow, ArticleStore, ChunkRow, NewArticle, NewChunk
+
+logger = logging.getLogger(__name__)
+
+SearchMode = Literal["hybrid", "dense", "bm25"]
+StoredArticle = ArticleRow
+
+_DB_FILE = "store.sqlite3"
+_DENSE_FILE = "dense.faiss"
+_LOCK_FILE = "index.lock"
+_COMMIT_EVERY = 64  # articles per transaction during a bulk ingest
+
+
+class EmbedderLike(Protocol):
+    """What the index needs from an embedding model."""
+
+    name: str
+    dimension: int
+    fingerprint: str
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray: ...
+
+    def embed_passages(
+        self, texts: Sequence[str], *, batch_size: int = 32, show_progress: bool = False
+    ) -> np.ndarray: ...
+
+
+class IndexMismatchError(RuntimeError):
+    """The stored vectors come from another embedding model than the one loaded."""
+
+
+class IndexLockedError(RuntimeError):
+    """Another process has this index open for writing."""
+
+
+@dataclass(frozen=True, slots=True)
+class SearchFilters:
+    """Restrict a search to some articles, sources or an inclusive ISO date range."""
+
+    article_ids: list[str] | None = None
+    sources: list[str] | None = None
+    date_from: str | None = None
+    date_to: str | None = None
+
+    def is_empty(self) -> bool:
+        """True when no filter is set."""
+        return all(v is None for v in (self.article_ids, self.sources,
+                                       self.date_from, self.date_to))
+
+
+@dataclass(frozen=True, slots=True)
+class SearchHit:
+    """One retrieved chunk with its article's citation fields."""
+
+    chunk_id: int
+    article_id: str
+    position: int
+    title: str | None
+    text: str
+    score: float
+    start: int
+    end: int
+    date: str | None
+    source: str | None
+    url: str | None
+    dense_rank: int | None = None
+    bm25_rank: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class IngestResult:
+    """What happened to one ingested article."""
+
+    id: str
+    chunks: int
+    replaced: bool
+
+
+@dataclass(frozen=True, slots=True)
+class IndexStats:
+    """Sizes and the embedding model the vectors belong to."""
+
+    articles: int
+    chunks: int
+    embedding_model: str
+    dimension: int
+    fingerprint: str
+
+
+class ArticleIndex:
+    """Articles, chunks, vectors and keywords under one folder."""
+
+    def __init__(
+        self,
+        directory: Path,
+        embedder: EmbedderLike,
+        store: ArticleStore,
+        lock_handle,
+        *,
+        chunk_max_syllables: int,
+        chunk_overlap_sentences: int,
+        rrf_k: int,
+        embed_batch_size: int,
+    ) -> None:
+        self.directory = directory
+        self.embedder = embedder
+        self._store = store
+        self._lock_handle = lock_handle
+        self._chunk_max = chunk_max_syllables
+        self._overlap = chunk_overlap_sentences
+        self._rrf_k = rrf_k
+        self._batch_size = embed_batch_size
+        self._rw = ReadWriteLock()
+        self._dense = DenseIndex(embedder.dimension)
+        self._sparse = SparseIndex()
+
+    # -- opening ------------------------------------------------------------------
+    @classmethod
+    def open(
+        cls,
+        directory: Path,
+        embedder: EmbedderLike,
+        *,
+        chunk_max_syllables: int = 120,
+        chunk_overlap_sentences: int = 1,
+        rrf_k: int = 60,
+        embed_batch_size: int = 32,
+        allow_model_change: bool = False,
+    ) -> ArticleIndex:
+        """Open (or create) the index in ``directory`` for ``embedder``.
+
+        Raises :class:`IndexMismatchError` when the stored vectors were made by a
+        different model, unless ``allow_model_change`` (for ``vnqa reindex``), and
+        :class:`IndexLockedError` when another process holds the index.
+        """
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        lock_handle = _acquire_lock(directory / _LOCK_FILE)
+        store = ArticleStore(directory / _DB_FILE)
+        index = cls(
+            directory, embedder, store, lock_handle,
+            chunk_max_syllables=chunk_max_syllables,
+            chunk_overlap_sentences=chunk_overlap_sentences,
+            rrf_k=rrf_k, embed_batch_size=embed_batch_size,
+        )
+        try:
+            index._check_model(allow_model_change)
+            if not allow_model_change:
+                index._load_and_reconcile()
+        except BaseException:
+            index.close()
+            raise
+        return index
+
+    def _model_meta(self) -> dict[str, str]:
+        return {
+            "embedding_model": self.embedder.name,
+            "embedding_dimension": str(self.embedder.dimension),
+            "embedding_fingerprint": self.embedder.fingerprint,
+        }
+
+    def _check_model(self, allow_change: bool) -> None:
+        meta = self._store.get_meta()
+        _, n_chunks = self._store.counts()
+        if "embedding_model" not in meta or n_chunks == 0:
+            self._store.set_meta(self._model_meta())
+            return
+        wanted = self._model_meta()
+        differs = {k for k, v in wanted.items() if meta.get(k) != v}
+        if differs and not allow_change:
+            raise IndexMismatchError(
+                f"the index in {self.directory} holds vectors from "
+                f"{meta.get('embedding_model')} (dimension {meta.get('embedding_dimension')}, "
+                f"fingerprint {meta.get('embedding_fingerprint')}), but the loaded model is "
+                f"{wanted['embedding_model']} (dimension {wanted['embedding_dimension']}, "
+                f"fingerprint {wanted['embedding_fingerprint']}). Mixing them would give "
+                "meaningless scores. Run `vnqa reindex` to re-embed every article with the "
+                "loaded model, or configure the model the index was built with."
+            )
+
+    def _load_and_reconcile(self) -> None:
+        path = self.directory / _DENSE_FILE
+        if path.exists():
+            try:
+                self._dense = DenseIndex.load(path, self.embedder.dimension)
+            except Exception as exc:  # unreadable file: rebuild from the store
+                logger.warning("could not read %s (%s); re-embedding every chunk", path, exc)
+                self._dense = DenseIndex(self.embedder.dimension)
+        chunks = self._store.all_chunks()
+        stored = {c.id for c in chunks}
+        held = set(self._dense.ids().tolist())
+        missing = [c for c in chunks if c.id not in held]
+        extra = sorted(held - stored)
+        if extra:
+            logger.warning("removing %d vectors whose chunks are gone", len(extra))
+            self._dense.remove(extra)
+        if missing:
+            logger.warning("embedding %d chunks missing from the vector index", len(missing))
+            vectors = self.embedder.embed_passages(
+                [c.text for c in missing], batch_size=self._batch_size)
+            self._dense.add([c.id for c in missing], vectors)
+        if extra or missing:
+            self._dense.save(path)
+        self._sparse.rebuild([c.id for c in chunks], [c.text for c in chunks])
+
+    def close(self) -> None:
+        """Release the store and the process lock."""
+        self._store.close()
+        if self._lock_handle is not None:
+            fcntl.flock(self._lock_handle, fcntl.LOCK_UN)
+            self._lock_handle.close()
+            self._lock_handle = None
+
+    def __enter__(self) -> ArticleIndex:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- writes -------------------------------------------------------------------
+    def _chunk(self, article: Article) -> list[NewChunk]:
+        return [
+            NewChunk(c.position, c.start, c.end, c.text)
+            for c in chunk_article(article, max_syllables=self._chunk_max,
+                                   overlap_sentences=self._overlap)
+        ]
+
+    def add_articles(
+        self,
+        articles: Iterable[Article],
+        *,
+        progress: Callable[[int], None] | None = None,
+    ) -> list[IngestResult]:
+        """Add or replace articles (by id). Each group of articles commits atomically.
+
+        ``progress`` is called with the number of articles just stored.
+        """
+        results: list[IngestResult] = []
+        group: dict[str, Article] = {}
+        for article in articles:
+            group.pop(article.id, None)  # a repeated id within a batch: the last one wins
+            group[article.id] = article
+            if len(group) >= _COMMIT_EVERY:
+                results.extend(self._add_group(list(group.values())))
+                if progress:
+                    progress(len(group))
+                group = {}
+        if group:
+            results.extend(self._add_group(list(group.values())))
+            if progress:
+                progress(len(group))
+        # Results of replaced-in-batch duplicates: keep the last per id.
+        final: dict[str, IngestResult] = {}
+        for r in results:
+            final.pop(r.id, None)
+            final[r.id] = r
+        return list(final.values())
+
+    def _add_group(self, articles: list[Article]) -> list[IngestResult]:
+        chunked = [(a, self._chunk(a)) for a in articles]
+        texts = [c.text for _, chunks in chunked for c in chunks]
+        # Embedding is the slow part and happens outside the lock: searches go on.
+        vectors = self.embedder.embed_passages(texts, batch_size=self._batch_size)
+        new = [
+            NewArticle(a.id, a.title, a.text, a.date, a.source, a.url, a.author, chunks)
+            for a, chunks in chunked
+        ]
+        with self._rw.write():
+            new_ids, removed, replaced = self._store.replace_articles(
+                new, meta=self._model_meta())
+            self._apply(removed, [i for ids in new_ids for i in ids], vectors)
+        return [
+            IngestResult(a.id, len(chunks), was)
+            for (a, chunks), was in zip(chunked, replaced, strict=True)
+        ]
+
+    def _apply(self, removed: Sequence[int], added: Sequence[int], vectors: np.ndarray) -> None:
+        """Mirror a committed store change in FAISS and BM25 (caller holds the write lock)."""
+        try:
+            self._dense.remove(list(removed))
+            self._dense.add(list(added), vectors)
+            self._rebuild_sparse()
+            self._dense.save(self.directory / _DENSE_FILE)
+        except Exception:
+            logger.exception("index update failed after commit; reconciling with the store")
+            self._load_and_reconcile()
+            raise
+
+    def _rebuild_sparse(self) -> None:
+        chunks = self._store.all_chunks()
+        self._sparse.rebuild([c.id for c in chunks], [c.text for c in chunks])
+
+    def delete_article(self, article_id: str) -> bool:
+        """Delete an article and its chunks; False if it was not there."""
+        with self._rw.write():
+            removed = self._store.delete_article(article_id)
+            if removed is None:
+                return False
+            self._apply(removed, [], np.zeros((0, self.embedder.dimension), np.float32))
+            return True
+
+    def reindex(self, *, progress: Callable[[int], None] | None = None) -> int:
+        """Re-chunk and re-embed every article with the current model and settings."""
+        chunks_by_article: dict[str, list[NewChunk]] = {}
+        vectors: list[np.ndarray] = []
+        for row in self._store.iter_articles():
+            article = Article(id=row.id, text=row.text, title=row.title, date=row.date,
+                              source=row.source, url=row.url, author=row.author)
+            chunks = self._chunk(article)
+            chunks_by_article[row.id] = chunks
+            vectors.append(self.embedder.embed_passages(
+                [c.text for c in chunks], batch_size=self._batch_size))
+            if progress:
+                progress(1)
+        matrix = (np.concatenate(vectors) if vectors
+                  else np.zeros((0, self.embedder.dimension), np.float32))
+        with self._rw.write():
+            new_ids = self._store.replace_all_chunks(chunks_by_article, meta=self._model_meta())
+            self._dense = DenseIndex(self.embedder.dimension)
+            self._apply([], [i for ids in new_ids.values() for i in ids], matrix)
+        return len(matrix)
+
+    # -- reads --------------------------------------------------------------------
+    def search(
+        self,
+        query: str,
+        *,
+        top_k: int = 5,
+        filters: SearchFilters | None = None,
+        mode: SearchMode = "hybrid",
+        candidates: int | None = None,
+    ) -> list[SearchHit]:
+        """Best ``top_k`` chunks for ``query``; hybrid fuses dense and BM25 with RRF."""
+        if top_k <= 0 or not query.strip():
+            return []
+        depth = candidates or max(4 * top_k, 40)
+        allowed = None
+        if filters is not None and not filters.is_empty():
+            allowed = self._store.chunk_ids_matching(
+                article_ids=filters.article_ids, sources=filters.sources,
+                date_from=filters.date_from, date_to=filters.date_to)
+            if not allowed:
+                return []
+        query_vector = (self.embedder.embed_queries([query])[0]
+                        if mode in ("hybrid", "dense") else None)
+        with self._rw.read():
+            dense = (self._dense.search(query_vector, depth, allowed=allowed)
+                     if query_vector is not None else [])
+            sparse = (self._sparse.search(query, depth, allowed=allowed)
+                      if mode in ("hybrid", "bm25") else [])
+            dense_rank = {cid: r for r, (cid, _) in enumerate(dense, start=1)}
+            sparse_rank = {cid: r for r, (cid, _) in enumerate(sparse, start=1)}
+            if mode == "hybrid":
+                ranked = reciprocal_rank_fusion(
+                    [[c for c, _ in dense], [c for c, _ in sparse]], k=self._rrf_k)[:top_k]
+            else:
+                ranked = (dense if mode == "dense" else sparse)[:top_k]
+            chunks = self._store.chunks(cid for cid, _ in ranked)
+        articles = self._store.article_meta(c.article_id for c in chunks.values())
+        hits = []
+        for cid, score in ranked:
+            chunk = chunks.get(cid)
+            if chunk is None:  # deleted between the ranking and the lookup
+                continue
+            hits.append(_hit(chunk, articles.get(chunk.article_id), score,
+                             dense_rank.get(cid), sparse_rank.get(cid)))
+        return hits
+
+    def get_article(self, article_id: str) -> StoredArticle | None:
+        """A stored article with its text and chunk count."""
+        return self._store.get_article(article_id)
+
+    def list_articles(self, *, offset: int = 0, limit: int = 50) -> tuple[list[StoredArticle], int]:
+        """A page of articles (newest first) and the total."""
+        return self._store.list_articles(offset=offset, limit=limit)
+
+    def chunks_of(self, article_id: str) -> list[ChunkRow]:
+        """An article's chunks in order."""
+        ids = self._store.chunk_ids_matching(article_ids=[article_id])
+        return sorted(self._store.chunks(ids).values(), key=lambda c: c.position)
+
+    def stats(self) -> IndexStats:
+        """Counts and the embedding model in use."""
+        articles, chunks = self._store.counts()
+        return IndexStats(articles, chunks, self.embedder.name, self.embedder.dimension,
+                          self.embedder.fingerprint)
+
+
+def _hit(chunk: ChunkRow, article: ArticleRow | None, score: float,
+         dense_rank: int | None, bm25_rank: int | None) -> SearchHit:
+    return SearchHit(
+        chunk_id=chunk.id, article_id=chunk.article_id, position=chunk.position,
+        title=article.title if article else None, text=chunk.text, score=float(score),
+        start=chunk.start, end=chunk.end,
+        date=article.date if article else None, source=article.source if article else None,
+        url=article.url if article else None, dense_rank=dense_rank, bm25_rank=bm25_rank,
+    )
+
+
+def _acquire_lock(path: Path):
+    handle = open(path, "a+")  # noqa: SIM115 - held open for the index's lifetime
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        owner = handle.read().strip() or "another process"
+        handle.close()
+        raise IndexLockedError(
+            f"the index in {path.parent} is in use by {owner}. Stop that process "
+            "(e.g. the running server) or send the articles through its HTTP API."
+        ) from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"pid {os.getpid()}")
+    handle.flush()
+    return handle
