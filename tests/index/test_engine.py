@@ -20,7 +20,8 @@ ARTICLES = [
     Article(id="thoi-tiet", title="Thời tiết", date="2025-10-01", source="kttv.gov.vn",
             text="Miền Bắc đón đợt không khí lạnh mạnh. Nhiệt độ thấp nhất 12 độ C ở vùng núi."),
     Article(id="bong-da", title="Bóng đá", date="2024-05-02", source="thethao.vn",
-            text="Đội tuyển Việt Nam thắng 2-0 trên sân Mỹ Đình. Hai bàn thắng đến trong hiệp hai."),
+            text="Đội tuyển Việt Nam thắng 2-0 trên sân Mỹ Đình. "
+                 "Hai bàn thắng đến trong hiệp hai."),
 ]
 
 
