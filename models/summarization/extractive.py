@@ -1,0 +1,302 @@
+"""Extractive summaries: whole sentences, chosen by relevance or by centrality and position.
+
+With a question, sentences are ranked by TF-IDF cosine (syllables and syllable
+bigrams, IDF over the input's own sentences) against the question, optionally
+blended with an injected sentence embedder. Without one, the input is treated as
+an article: sentences close to the article's TF-IDF centroid score high, and an
+exponential position prior favours the lead, which carries the news in most
+Vietnamese reporting. A first line without closing punctuation is taken as the
+headline and pulls similar sentences up.
+
+Selection is greedy by score under a syllable budget, skips near-duplicates
+(Jaccard over syllables) and returns the chosen sentences in document order.
+Sentences are never cut, except a lone sentence over twice the budget.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from models.summarization.base import Summary, join_passages, truncate_words
+from models.vietnamese import normalize, split_sentences, syllables
+
+logger = logging.getLogger(__name__)
+
+#: Maps a batch of texts to L2-normalized row vectors, e.g. ``Embedder.embed_passages``.
+EmbedFn = Callable[[list[str]], np.ndarray]
+
+_TERMINAL = tuple(".!?…;:\"”»)'’")
+_BLANK_LINES_RE = re.compile(r"\n\s*\n")
+# Bylines and credits: "Tác giả: …", "Nguồn tin: …", "Ảnh: …".
+_CREDIT_RE = re.compile(
+    r"^(tác giả|nguồn|nguồn tin|ảnh|video|clip|đồ họa|đồ hoạ|bài và ảnh|thực hiện)\s*:",
+    re.IGNORECASE,
+)
+_MAX_HEADLINE_WORDS = 40
+
+
+@dataclass(frozen=True, slots=True)
+class _Sentence:
+    text: str  # captions and sub-headings merged into it by the splitter are dropped
+    position: int  # index among the input's sentences
+    block: int  # index of the blank-line separated block (passage) it came from
+    syllables: tuple[str, ...]
+
+    @property
+    def n_words(self) -> int:
+        return len(self.syllables)
+
+
+def _clean(span_text: str) -> str:
+    """Drop caption / sub-heading lines that the splitter merged into a sentence."""
+    lines = [line.strip() for line in span_text.split("\n") if line.strip()]
+    if len(lines) > 1:
+        # Only the lines that end like a sentence are the sentence; the rest are
+        # photo captions or headings that have no closing punctuation.
+        kept = [line for line in lines if line.endswith(_TERMINAL)]
+        lines = kept or lines
+    return " ".join(lines)
+
+
+def _terms(syls: Sequence[str]) -> Counter[str]:
+    """Syllables plus syllable bigrams: most Vietnamese words are two syllables long."""
+    counts = Counter(syls)
+    counts.update(f"{a}_{b}" for a, b in zip(syls, syls[1:], strict=False))
+    return counts
+
+
+def _tfidf(counts: Counter[str], idf: dict[str, float]) -> dict[str, float]:
+    """Sublinear TF × IDF, L2-normalized; terms unknown to ``idf`` are ignored."""
+    vec = {t: (1.0 + math.log(n)) * idf[t] for t, n in counts.items() if t in idf}
+    norm = math.sqrt(sum(v * v for v in vec.values()))
+    return {t: v / norm for t, v in vec.items()} if norm else {}
+
+
+def _dot(a: dict[str, float], b: dict[str, float]) -> float:
+    if len(a) > len(b):
+        a, b = b, a
+    return sum(v * b.get(t, 0.0) for t, v in a.items())
+
+
+def _jaccard(a: Sequence[str], b: Sequence[str]) -> float:
+    sa, sb = set(a), set(b)
+    union = len(sa | sb)
+    return len(sa & sb) / union if union else 1.0
+
+
+def relevance_scores(texts: Sequence[str], question: str) -> list[float]:
+    """Lexical relevance of each text to ``question``: TF-IDF cosine, IDF over ``texts``."""
+    counts = [_terms(syllables(t)) for t in texts]
+    df = Counter(t for c in counts for t in c)
+    idf = {t: math.log(1.0 + len(texts) / d) for t, d in df.items()}
+    query = _tfidf(_terms(syllables(question)), idf)
+    return [_dot(query, _tfidf(c, idf)) for c in counts]
+
+
+def _headline(text: str) -> str | None:
+    """The first line when it reads like a title: short, no closing punctuation."""
+    stripped = text.strip()
+    first, sep, rest = stripped.partition("\n")
+    first = first.strip()
+    if not sep or not rest.strip() or not first or first.endswith(_TERMINAL):
+        return None
+    return first if len(syllables(first)) <= _MAX_HEADLINE_WORDS else None
+
+
+class ExtractiveSummarizer:
+    """Summaries made of whole source sentences; needs no model weights.
+
+    ``embed`` / ``embed_query`` are optional callables returning L2-normalized
+    vectors (e.g. an embedder's ``embed_passages`` and ``embed_queries``); when
+    given, question relevance blends lexical and embedding similarity.
+    """
+
+    method = "extractive"
+
+    def __init__(
+        self,
+        *,
+        embed: EmbedFn | None = None,
+        embed_query: EmbedFn | None = None,
+        embed_weight: float = 0.5,
+        # Defaults tuned for ROUGE on VietNews dev articles at a 45-word budget.
+        position_weight: float = 0.15,
+        position_decay: float = 1.5,
+        headline_weight: float = 1.0,
+        overlength_penalty: float = 0.25,
+        min_score_ratio: float = 0.3,
+        redundancy: float = 0.6,
+        name: str | None = None,
+    ) -> None:
+        """Configure the scorer.
+
+        ``position_weight`` and ``position_decay`` shape the lead prior
+        ``weight * exp(-position / decay)``; ``headline_weight`` scales similarity
+        to a detected headline; ``overlength_penalty`` is the exponent of the
+        ``(budget / length)`` factor applied to sentences longer than the budget;
+        sentences scoring below ``min_score_ratio`` × the best are not added to
+        fill the budget; ``redundancy`` is the Jaccard overlap above which a
+        sentence counts as a near-duplicate of one already chosen.
+        """
+        self.embed = embed
+        self.embed_query = embed_query or embed
+        self.embed_weight = embed_weight
+        self.position_weight = position_weight
+        self.position_decay = position_decay
+        self.headline_weight = headline_weight
+        self.overlength_penalty = overlength_penalty
+        self.min_score_ratio = min_score_ratio
+        self.redundancy = redundancy
+        self.model_name = name or ("extractive-tfidf+embeddings" if embed else "extractive-tfidf")
+        self._embed_warned = False
+
+    # -- public API ---------------------------------------------------------------
+
+    def summarize(self, text: str, *, question: str | None = None, max_words: int = 80) -> Summary:
+        """Pick whole sentences of ``text`` that fit in ``max_words`` syllables.
+
+        ``text`` is an article or passages joined by blank lines (earlier passages
+        are taken as better ranked). With ``question``, sentences relevant to it
+        win; otherwise central, early sentences do.
+        """
+        text = normalize(text or "")
+        sentences = self._sentences(text)
+        if not sentences:
+            return Summary(text="", method="extractive", model=self.model_name)
+        max_words = max(1, max_words)
+        question = (question or "").strip() or None
+        scores = self._scores(sentences, question, _headline(text), max_words)
+        chosen = self._select(sentences, scores, max_words)
+        if len(chosen) == 1 and chosen[0].n_words > 2 * max_words:
+            summary = truncate_words(chosen[0].text, max_words)
+        else:
+            summary = " ".join(s.text for s in chosen)
+        return Summary(text=summary, method="extractive", model=self.model_name)
+
+    def summarize_passages(
+        self, passages: Sequence[str], *, question: str | None = None, max_words: int = 80
+    ) -> Summary:
+        """Summarize retrieved passages, best-ranked first (the order is kept)."""
+        return self.summarize(join_passages(passages), question=question, max_words=max_words)
+
+    # -- scoring ------------------------------------------------------------------
+
+    @staticmethod
+    def _sentences(text: str) -> list[_Sentence]:
+        block_starts = [m.end() for m in _BLANK_LINES_RE.finditer(text)]
+        out: list[_Sentence] = []
+        block = 0
+        for span in split_sentences(text):
+            while block < len(block_starts) and block_starts[block] <= span.start:
+                block += 1
+            cleaned = _clean(span.of(text))
+            syls = tuple(syllables(cleaned))
+            if syls:
+                out.append(_Sentence(cleaned, len(out), block, syls))
+        # Lines that never end like a sentence (captions left on their own, bylines)
+        # are not summary material, unless the input has nothing else.
+        real = [s for s in out if s.text.endswith(_TERMINAL) and not _CREDIT_RE.match(s.text)]
+        return [replace(s, position=i) for i, s in enumerate(real or out)]
+
+    def _scores(
+        self,
+        sentences: list[_Sentence],
+        question: str | None,
+        headline: str | None,
+        max_words: int,
+    ) -> np.ndarray:
+        counts = [_terms(s.syllables) for s in sentences]
+        df = Counter(t for c in counts for t in c)
+        n = len(sentences)
+        idf = {t: math.log(1.0 + n / d) for t, d in df.items()}
+        vectors = [_tfidf(c, idf) for c in counts]
+
+        centroid: Counter[str] = Counter()
+        for vec in vectors:
+            centroid.update(vec)
+        norm = math.sqrt(sum(v * v for v in centroid.values())) or 1.0
+        centroid_vec = {t: v / norm for t, v in centroid.items()}
+        centrality = np.array([_dot(v, centroid_vec) for v in vectors])
+
+        relevance = None
+        if question:
+            relevance = self._relevance(sentences, vectors, question, idf)
+        if relevance is not None:
+            # Passages arrive ranked: a slight preference for earlier ones breaks ties.
+            blocks = np.array([s.block for s in sentences], dtype=float)
+            scores = relevance + 0.1 * centrality + 0.05 * np.exp(-blocks / 3.0)
+        else:
+            positions = np.array([s.position for s in sentences], dtype=float)
+            scores = centrality + self.position_weight * np.exp(-positions / self.position_decay)
+            if headline:
+                head = _tfidf(_terms(syllables(headline)), idf)
+                scores = scores + self.headline_weight * np.array([_dot(head, v) for v in vectors])
+
+        lengths = np.array([s.n_words for s in sentences], dtype=float)
+        over = np.maximum(lengths / max_words, 1.0)
+        return scores / over**self.overlength_penalty
+
+    def _relevance(
+        self,
+        sentences: list[_Sentence],
+        vectors: list[dict[str, float]],
+        question: str,
+        idf: dict[str, float],
+    ) -> np.ndarray | None:
+        """Similarity of each sentence to ``question`` in [0, 1]; None if nothing matches."""
+        query = _tfidf(_terms(syllables(question)), idf)
+        lexical = np.array([_dot(query, v) for v in vectors])
+        dense = self._dense_relevance([s.text for s in sentences], question)
+        if dense is None:
+            return lexical if lexical.max() > 0 else None
+        top = lexical.max()
+        lexical = lexical / top if top > 0 else lexical
+        return (1.0 - self.embed_weight) * lexical + self.embed_weight * dense
+
+    def _dense_relevance(self, texts: list[str], question: str) -> np.ndarray | None:
+        """Embedding cosine rescaled to [0, 1] over the candidates, or None."""
+        if self.embed is None or self.embed_query is None:
+            return None
+        try:
+            sent_vecs = np.asarray(self.embed(texts), dtype=np.float32)
+            query_vec = np.asarray(self.embed_query([question]), dtype=np.float32).reshape(-1)
+        except Exception:  # the lexical scorer still works; say so once, retry next call
+            if not self._embed_warned:
+                self._embed_warned = True
+                logger.warning(
+                    "sentence embedder failed; using lexical relevance only", exc_info=True
+                )
+            return None
+        sims = sent_vecs @ query_vec
+        # Embedding cosines sit in a narrow band; spread them over [0, 1] so the
+        # blend weight means what it says.
+        low, high = float(sims.min()), float(sims.max())
+        return (sims - low) / (high - low) if high > low else np.ones_like(sims)
+
+    # -- selection ----------------------------------------------------------------
+
+    def _select(
+        self, sentences: list[_Sentence], scores: np.ndarray, max_words: int
+    ) -> list[_Sentence]:
+        ranked = sorted(range(len(sentences)), key=lambda i: (-scores[i], i))
+        best = scores[ranked[0]]
+        chosen: list[_Sentence] = [sentences[ranked[0]]]  # always at least one sentence
+        used = chosen[0].n_words
+        for i in ranked[1:]:
+            if used >= max_words or scores[i] < self.min_score_ratio * best:
+                break
+            candidate = sentences[i]
+            if used + candidate.n_words > max_words:
+                continue
+            if any(_jaccard(candidate.syllables, c.syllables) > self.redundancy for c in chosen):
+                continue
+            chosen.append(candidate)
+            used += candidate.n_words
+        return sorted(chosen, key=lambda s: s.position)
