@@ -1,0 +1,19 @@
+"""``/healthz``: liveness plus what models and how much data are loaded."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from starlette.concurrency import run_in_threadpool
+
+from service.api.deps import RuntimeDep
+from service.api.schemas import HealthResponse
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz", response_model=HealthResponse, summary="Tình trạng dịch vụ")
+async def healthz(runtime: RuntimeDep) -> HealthResponse:
+    """Models in use (and why the summarizer fell back, if it did) and index size."""
+    # Cheap: not queued behind inference work.
+    stats = await run_in_threadpool(runtime.index.stats)
+    return HealthResponse.build(runtime.embedder, runtime.summarizer_choice, stats)

