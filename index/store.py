@@ -122,11 +122,14 @@ class ArticleStore:
     def set_meta(self, values: dict[str, str]) -> None:
         """Upsert metadata values in one transaction."""
         with self._lock, self._transaction():
-            self._db.executemany(
-                "INSERT INTO meta(key, value) VALUES (?, ?) "
-                "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                list(values.items()),
-            )
+            self._upsert_meta(values)
+
+    def _upsert_meta(self, values: dict[str, str]) -> None:
+        self._db.executemany(
+            "INSERT INTO meta(key, value) VALUES (?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            list(values.items()),
+        )
 
     # -- writes -------------------------------------------------------------------
     def _transaction(self):
@@ -172,11 +175,7 @@ class ArticleStore:
                     ids.append(int(cur.lastrowid))
                 new_ids.append(ids)
             if meta:
-                self._db.executemany(
-                    "INSERT INTO meta(key, value) VALUES (?, ?) "
-                    "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                    list(meta.items()),
-                )
+                self._upsert_meta(meta)
         return new_ids, removed, replaced
 
     def delete_article(
@@ -191,11 +190,7 @@ class ArticleStore:
                 return None
             self._db.execute("DELETE FROM chunks WHERE article_id = ?", (article_id,))
             if meta:
-                self._db.executemany(
-                    "INSERT INTO meta(key, value) VALUES (?, ?) "
-                    "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                    list(meta.items()),
-                )
+                self._upsert_meta(meta)
             return ids
 
     def replace_all_chunks(
@@ -215,11 +210,7 @@ class ArticleStore:
                     )
                     ids.append(int(cur.lastrowid))
                 out[article_id] = ids
-            self._db.executemany(
-                "INSERT INTO meta(key, value) VALUES (?, ?) "
-                "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                list(meta.items()),
-            )
+            self._upsert_meta(meta)
         return out
 
     # -- reads --------------------------------------------------------------------
