@@ -11,7 +11,7 @@ PORT   ?= 8000
 export VNQA_DATA_DIR ?= ./data
 export VNQA_MODELS_DIR ?= ./.models
 
-.PHONY: setup run test lint prepare ingest serve clean bench
+.PHONY: setup run test lint prepare ingest serve clean bench browser
 
 setup: $(STAMP)
 
@@ -20,7 +20,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	# torch first, pinned to the CPU build that ships on this machine's disk.
 	$(BIN)/python -m pip install --quiet torch==2.13.0
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	# bench: txtai, the peer that bench/perf.py measures vnqa against.
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	touch $(STAMP)
 
 prepare: setup
@@ -34,8 +35,18 @@ serve: setup
 
 run: ingest serve
 
-test: setup
+test: setup browser
 	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(BIN)/python -m pytest -q
+
+# Headless Chromium for the web page's tests (Debian packages; CI runs as root). Where apt
+# is missing or fails, the browser tests skip and say why.
+browser:
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then :; \
+	elif command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			chromium chromium-driver >/dev/null) \
+		|| echo "make browser: could not install chromium; the web UI tests will skip"; \
+	else echo "make browser: no apt-get (or not root); the web UI tests will skip"; fi
 
 lint: setup
 	$(BIN)/ruff check service models index tests bench

@@ -1,7 +1,20 @@
-"""Dense vectors in FAISS: inner product over L2-normalized vectors, keyed by chunk id."""
+"""Dense vectors in FAISS: inner product over L2-normalized vectors, keyed by chunk id.
+
+Up to ``exact_max`` vectors the index is exact (``IndexIDMap2(IndexFlatIP)``). Past it,
+the vectors move into an inverted-file index (``IndexIVFFlat``, ~4·√n lists, searching
+``nprobe`` of them) that scans a few percent of the vectors per query.
+
+IVF rather than HNSW because articles get replaced and deleted: FAISS's HNSW cannot
+remove vectors (``remove_ids`` is unsupported), so every delete would mean a rebuild,
+while IVF removes in place (a hash direct map makes it cheap and lets vectors be read
+back by id). IVF-Flat keeps full float32 vectors, so a filtered search (a few articles,
+a source, a date range) is still answered exactly from the stored vectors.
+"""
 
 from __future__ import annotations
 
+import math
+import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -10,23 +23,54 @@ import numpy as np
 
 from index.atomic import atomic_write_bytes
 
+DEFAULT_EXACT_MAX = 50_000
+DEFAULT_NPROBE = 64
+# A filtered search over at most this many vectors is computed exactly, even on IVF.
+_EXACT_FILTER_MAX = 50_000
+_TRAIN_PER_LIST = 64  # training sample size per inverted list (FAISS wants >= 39)
+
+# Searches are one query each: OpenMP's fan-out over cores costs more than it saves and
+# makes concurrent requests contend; only IVF training (``_ivf``) uses every core.
+faiss.omp_set_num_threads(1)
+
+
+def ivf_lists(n: int) -> int:
+    """Inverted lists for ``n`` vectors: about 4·√n, at least 1 and at most ``n``."""
+    return max(1, min(n, int(4 * math.sqrt(max(n, 1)))))
+
 
 class DenseIndex:
-    """An exact ``IndexIDMap2(IndexFlatIP)``; ids are the store's chunk ids."""
+    """Chunk-id-keyed vectors; exact up to ``exact_max`` of them, IVF beyond (see module doc)."""
 
-    def __init__(self, dimension: int, index: faiss.Index | None = None) -> None:
+    def __init__(
+        self,
+        dimension: int,
+        index: faiss.Index | None = None,
+        *,
+        exact_max: int = DEFAULT_EXACT_MAX,
+        nprobe: int = DEFAULT_NPROBE,
+    ) -> None:
         self.dimension = dimension
-        self._index = index if index is not None else faiss.IndexIDMap2(
-            faiss.IndexFlatIP(dimension))
+        self.exact_max = exact_max
+        self.nprobe = nprobe
+        self._index = index if index is not None else _flat(dimension)
+        self._fit()
 
     @classmethod
-    def load(cls, path: Path, dimension: int) -> DenseIndex:
-        """Read an index saved by :meth:`save`."""
+    def load(
+        cls,
+        path: Path,
+        dimension: int,
+        *,
+        exact_max: int = DEFAULT_EXACT_MAX,
+        nprobe: int = DEFAULT_NPROBE,
+    ) -> DenseIndex:
+        """Read an index saved by :meth:`save`; converts it if ``exact_max`` now says so."""
         data = np.frombuffer(path.read_bytes(), dtype=np.uint8)
         index = faiss.deserialize_index(data)
         if index.d != dimension:
             raise ValueError(f"{path} holds {index.d}-d vectors, expected {dimension}")
-        return cls(dimension, index)
+        return cls(dimension, index, exact_max=exact_max, nprobe=nprobe)
 
     def save(self, path: Path) -> None:
         """Write the index atomically."""
@@ -35,9 +79,29 @@ class DenseIndex:
     def __len__(self) -> int:
         return int(self._index.ntotal)
 
+    @property
+    def is_exact(self) -> bool:
+        """True while searches scan every vector (the flat index)."""
+        return not isinstance(self._index, faiss.IndexIVF)
+
     def ids(self) -> np.ndarray:
         """All chunk ids held, as int64."""
-        return faiss.vector_to_array(self._index.id_map).astype(np.int64)
+        if self.is_exact:
+            return faiss.vector_to_array(self._index.id_map).astype(np.int64)
+        invlists = self._index.invlists
+        parts = [
+            faiss.rev_swig_ptr(invlists.get_ids(i), invlists.list_size(i)).copy()
+            for i in range(invlists.nlist)
+            if invlists.list_size(i)
+        ]
+        return np.concatenate(parts).astype(np.int64) if parts else np.zeros(0, np.int64)
+
+    def vectors(self, ids: Sequence[int]) -> np.ndarray:
+        """The stored vectors of ``ids`` (each must be held), as float32 rows."""
+        keys = np.asarray(ids, dtype=np.int64)
+        if len(keys) == 0:
+            return np.zeros((0, self.dimension), np.float32)
+        return self._index.reconstruct_batch(keys)
 
     def add(self, ids: Sequence[int], vectors: np.ndarray) -> None:
         """Add vectors under the given chunk ids."""
@@ -47,6 +111,8 @@ class DenseIndex:
         if vectors.shape != (len(ids), self.dimension):
             raise ValueError(f"expected {(len(ids), self.dimension)} vectors, got {vectors.shape}")
         self._index.add_with_ids(vectors, np.asarray(ids, dtype=np.int64))
+        if self.is_exact and len(self) > self.exact_max:
+            self._fit()
 
     def remove(self, ids: Sequence[int]) -> int:
         """Remove vectors by chunk id; returns how many were removed."""
@@ -60,12 +126,72 @@ class DenseIndex:
         """Top ``k`` (chunk id, cosine) for one normalized query vector."""
         if len(self) == 0 or k <= 0:
             return []
+        q = np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32)
         params = None
         if allowed is not None:
             if len(allowed) == 0:
                 return []
+            if not self.is_exact and len(allowed) <= _EXACT_FILTER_MAX:
+                return self._search_subset(q[0], k, allowed)
             selector = faiss.IDSelectorBatch(np.asarray(allowed, dtype=np.int64))
-            params = faiss.SearchParameters(sel=selector)
-        q = np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32)
+            params = (faiss.SearchParameters(sel=selector) if self.is_exact
+                      else faiss.SearchParametersIVF(sel=selector, nprobe=self.nprobe))
         scores, ids = self._index.search(q, min(k, len(self)), params=params)
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
+
+    def _search_subset(
+        self, q: np.ndarray, k: int, allowed: Sequence[int]
+    ) -> list[tuple[int, float]]:
+        """Exact top ``k`` among ``allowed`` ids (the ones held), from the stored vectors."""
+        keys = np.asarray(allowed, dtype=np.int64)
+        keys = keys[np.isin(keys, self.ids())]
+        if len(keys) == 0:
+            return []
+        scores = self.vectors(keys) @ q
+        top = np.argsort(-scores, kind="stable")[:k]
+        return [(int(keys[i]), float(scores[i])) for i in top]
+
+    # -- exact <-> approximate --------------------------------------------------------
+    def _fit(self) -> None:
+        """Pick the structure ``exact_max`` calls for, moving the vectors if needed."""
+        n = len(self)
+        if self.is_exact:
+            if n > self.exact_max:
+                self._index = _ivf(self.dimension, self.ids(), self._all_vectors(), self.nprobe)
+            return
+        self._index.nprobe = self.nprobe
+        if n <= self.exact_max:
+            ids, vectors = self.ids(), self._all_vectors()
+            self._index = _flat(self.dimension)
+            self._index.add_with_ids(vectors, ids)
+        elif self._index.nlist < ivf_lists(n) // 4:  # grown far past its training: retrain
+            self._index = _ivf(self.dimension, self.ids(), self._all_vectors(), self.nprobe)
+
+    def _all_vectors(self) -> np.ndarray:
+        if self.is_exact:
+            flat = faiss.downcast_index(self._index.index)
+            return flat.reconstruct_n(0, len(self))  # same order as id_map
+        return self.vectors(self.ids())
+
+
+def _flat(dimension: int) -> faiss.Index:
+    return faiss.IndexIDMap2(faiss.IndexFlatIP(dimension))
+
+
+def _ivf(dimension: int, ids: np.ndarray, vectors: np.ndarray, nprobe: int) -> faiss.Index:
+    """An ``IndexIVFFlat`` (inner product, hash direct map) trained on and holding ``vectors``."""
+    nlist = ivf_lists(len(vectors))
+    index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dimension), dimension, nlist,
+                               faiss.METRIC_INNER_PRODUCT)
+    rng = np.random.default_rng(0)  # reproducible training
+    sample = min(len(vectors), nlist * _TRAIN_PER_LIST)
+    faiss.omp_set_num_threads(os.cpu_count() or 1)
+    try:
+        index.train(vectors[np.sort(rng.choice(len(vectors), sample, replace=False))])
+    finally:
+        faiss.omp_set_num_threads(1)
+    index.set_direct_map_type(faiss.DirectMap.Hashtable)
+    index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32),
+                       np.asarray(ids, dtype=np.int64))
+    index.nprobe = nprobe
+    return index

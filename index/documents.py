@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from index.html_text import html_to_text, looks_like_html
 from models.vietnamese import count_syllables, normalize, strip_diacritics
 
 MAX_ID_LENGTH = 200
@@ -112,6 +113,20 @@ def clean_text(text: str) -> str:
     text = normalize(text).replace("\ufeff", "")
     lines = [line.rstrip() for line in text.split("\n")]
     return _BLANK_RUN_RE.sub("\n\n", "\n".join(lines)).strip()
+
+
+def clean_article_text(text: str) -> str:
+    """An article body as stored: HTML reduced to its text (see :mod:`index.html_text`),
+    then :func:`clean_text`. Raises :class:`ArticleFormatError` (field ``text``) when
+    nothing is left."""
+    was_html = looks_like_html(text)
+    body = clean_text(html_to_text(text) if was_html else text)
+    if not body:
+        what = "once HTML markup is removed" if was_html else "after cleaning"
+        raise ArticleFormatError(
+            f"field 'text' is empty {what}; the article needs a body", field="text"
+        )
+    return body
 
 
 def _clean_line(value: str) -> str | None:
@@ -214,9 +229,9 @@ def make_article(
     (from the title given here, not the derived one). A missing title is derived from
     the first sentence. Raises :class:`ArticleFormatError` naming the field at fault.
     """
-    body = clean_text(text)
-    if not body:
-        raise ArticleFormatError("field 'text' is empty; the article needs a body", field="text")
+    body = clean_article_text(text)
+    if title is not None and looks_like_html(title):
+        title = html_to_text(title)
     given_title = _clean_line(title) if title is not None else None
     article_id = _clean_id(id) if id is not None else None
     return Article(

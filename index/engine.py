@@ -20,16 +20,18 @@ from typing import Literal, Protocol
 import numpy as np
 
 from index.chunking import chunk_article
-from index.dense import DenseIndex
+from index.dense import DEFAULT_EXACT_MAX, DEFAULT_NPROBE, DenseIndex
 from index.documents import Article
-from index.fusion import reciprocal_rank_fusion
+from index.fusion import convex_fusion, reciprocal_rank_fusion
 from index.rwlock import ReadWriteLock
 from index.sparse import SparseIndex
 from index.store import ArticleRow, ArticleStore, ChunkRow, NewArticle, NewChunk
+from models.vietnamese import has_diacritics, normalize
 
 logger = logging.getLogger(__name__)
 
 SearchMode = Literal["hybrid", "dense", "bm25"]
+Fusion = Literal["convex", "rrf"]
 StoredArticle = ArticleRow
 
 _DB_FILE = "store.sqlite3"
@@ -128,6 +130,12 @@ class ArticleIndex:
         chunk_overlap_sentences: int,
         rrf_k: int,
         embed_batch_size: int,
+        dense_exact_max: int = DEFAULT_EXACT_MAX,
+        dense_nprobe: int = DEFAULT_NPROBE,
+        fusion: Fusion = "convex",
+        dense_weight: float = 0.5,
+        bm25_bigrams: bool = True,
+        bm25_folded: bool = True,
     ) -> None:
         self.directory = directory
         self.embedder = embedder
@@ -138,8 +146,12 @@ class ArticleIndex:
         self._rrf_k = rrf_k
         self._batch_size = embed_batch_size
         self._rw = ReadWriteLock()
-        self._dense = DenseIndex(embedder.dimension)
-        self._sparse = SparseIndex()
+        # Exact FAISS up to dense_exact_max vectors, IVF beyond (index/dense.py).
+        self._dense_opts = {"exact_max": dense_exact_max, "nprobe": dense_nprobe}
+        self._dense = DenseIndex(embedder.dimension, **self._dense_opts)
+        self._fusion = fusion
+        self._dense_weight = dense_weight
+        self._sparse = SparseIndex(bigrams=bm25_bigrams, folded=bm25_folded)
 
     # -- opening ------------------------------------------------------------------
     @classmethod
@@ -153,6 +165,12 @@ class ArticleIndex:
         rrf_k: int = 60,
         embed_batch_size: int = 32,
         allow_model_change: bool = False,
+        dense_exact_max: int = DEFAULT_EXACT_MAX,
+        dense_nprobe: int = DEFAULT_NPROBE,
+        fusion: Fusion = "convex",
+        dense_weight: float = 0.5,
+        bm25_bigrams: bool = True,
+        bm25_folded: bool = True,
     ) -> ArticleIndex:
         """Open (or create) the index in ``directory`` for ``embedder``.
 
@@ -169,6 +187,9 @@ class ArticleIndex:
             chunk_max_syllables=chunk_max_syllables,
             chunk_overlap_sentences=chunk_overlap_sentences,
             rrf_k=rrf_k, embed_batch_size=embed_batch_size,
+            dense_exact_max=dense_exact_max, dense_nprobe=dense_nprobe,
+            fusion=fusion, dense_weight=dense_weight,
+            bm25_bigrams=bm25_bigrams, bm25_folded=bm25_folded,
         )
         try:
             index._check_model(allow_model_change)
@@ -207,12 +228,16 @@ class ArticleIndex:
 
     def _load_and_reconcile(self) -> None:
         path = self.directory / _DENSE_FILE
+        # Temp files of a save interrupted by a crash (atomic_write_bytes names them).
+        for stale in self.directory.glob(f".{_DENSE_FILE}.*.tmp"):
+            logger.warning("removing %s left by an interrupted save", stale.name)
+            stale.unlink(missing_ok=True)
         if path.exists():
             try:
-                self._dense = DenseIndex.load(path, self.embedder.dimension)
+                self._dense = DenseIndex.load(path, self.embedder.dimension, **self._dense_opts)
             except Exception as exc:  # unreadable file: rebuild from the store
                 logger.warning("could not read %s (%s); re-embedding every chunk", path, exc)
-                self._dense = DenseIndex(self.embedder.dimension)
+                self._dense = DenseIndex(self.embedder.dimension, **self._dense_opts)
         chunks = self._store.all_chunks()
         stored = {c.id for c in chunks}
         held = set(self._dense.ids().tolist())
@@ -231,8 +256,9 @@ class ArticleIndex:
         self._sparse.rebuild([c.id for c in chunks], [c.text for c in chunks])
 
     def close(self) -> None:
-        """Release the store and the process lock."""
-        self._store.close()
+        """Release the store and the process lock, after any write in progress."""
+        with self._rw.write():
+            self._store.close()
         if self._lock_handle is not None:
             fcntl.flock(self._lock_handle, fcntl.LOCK_UN)
             self._lock_handle.close()
@@ -286,8 +312,17 @@ class ArticleIndex:
     def _add_group(self, articles: list[Article]) -> list[IngestResult]:
         chunked = [(a, self._chunk(a)) for a in articles]
         texts = [c.text for _, chunks in chunked for c in chunks]
-        # Embedding is the slow part and happens outside the lock: searches go on.
-        vectors = self.embedder.embed_passages(texts, batch_size=self._batch_size)
+        # Embedding is the slow part and happens outside the lock: searches go on. One
+        # model batch per call, so a query waiting for the model gets it between batches.
+        step = self._batch_size
+        vectors = (
+            np.concatenate([
+                self.embedder.embed_passages(texts[i : i + step], batch_size=step)
+                for i in range(0, len(texts), step)
+            ])
+            if texts
+            else self.embedder.embed_passages(texts, batch_size=step)
+        )
         new = [
             NewArticle(a.id, a.title, a.text, a.date, a.source, a.url, a.author, chunks)
             for a, chunks in chunked
@@ -343,7 +378,7 @@ class ArticleIndex:
                   else np.zeros((0, self.embedder.dimension), np.float32))
         with self._rw.write():
             new_ids = self._store.replace_all_chunks(chunks_by_article, meta=self._model_meta())
-            self._dense = DenseIndex(self.embedder.dimension)
+            self._dense = DenseIndex(self.embedder.dimension, **self._dense_opts)
             self._apply([], [i for ids in new_ids.values() for i in ids], matrix)
         return len(matrix)
 
@@ -357,7 +392,14 @@ class ArticleIndex:
         mode: SearchMode = "hybrid",
         candidates: int | None = None,
     ) -> list[SearchHit]:
-        """Best ``top_k`` chunks for ``query``; hybrid fuses dense and BM25 with RRF."""
+        """Best ``top_k`` chunks for ``query``; hybrid fuses the dense and BM25 rankings.
+
+        Fusion is a weighted sum of min-max normalized scores (``convex``, the
+        default) or reciprocal rank fusion (``rrf``). A query typed without any
+        diacritics is matched against the diacritics-free BM25 field, and embedded
+        after its diacritics are restored from the index's own text.
+        """
+        query = normalize(query)  # NFD and NFC spellings of a question search the same
         if top_k <= 0 or not query.strip():
             return []
         depth = candidates or max(4 * top_k, 40)
@@ -368,18 +410,29 @@ class ArticleIndex:
                 date_from=filters.date_from, date_to=filters.date_to)
             if not allowed:
                 return []
-        query_vector = (self.embedder.embed_queries([query])[0]
-                        if mode in ("hybrid", "dense") else None)
+        unaccented = self._sparse.folded and not has_diacritics(query)
+        query_vector = None
+        if mode in ("hybrid", "dense"):
+            dense_query = query
+            if unaccented:  # e5 reads unaccented Vietnamese poorly: restore the marks first
+                with self._rw.read():
+                    dense_query = self._sparse.restore_diacritics(query)
+            query_vector = self.embedder.embed_queries([dense_query])[0]
         with self._rw.read():
             dense = (self._dense.search(query_vector, depth, allowed=allowed)
                      if query_vector is not None else [])
-            sparse = (self._sparse.search(query, depth, allowed=allowed)
+            sparse = (self._sparse.search(query, depth, allowed=allowed, folded=unaccented)
                       if mode in ("hybrid", "bm25") else [])
             dense_rank = {cid: r for r, (cid, _) in enumerate(dense, start=1)}
             sparse_rank = {cid: r for r, (cid, _) in enumerate(sparse, start=1)}
-            if mode == "hybrid":
+            if mode == "hybrid" and self._fusion == "convex":
+                ranked = convex_fusion(
+                    [dense, sparse], weights=[self._dense_weight, 1.0 - self._dense_weight],
+                )[:top_k]
+            elif mode == "hybrid":
                 ranked = reciprocal_rank_fusion(
-                    [[c for c, _ in dense], [c for c, _ in sparse]], k=self._rrf_k)[:top_k]
+                    [[c for c, _ in dense], [c for c, _ in sparse]], k=self._rrf_k,
+                    weights=[self._dense_weight, 1.0 - self._dense_weight])[:top_k]
             else:
                 ranked = (dense if mode == "dense" else sparse)[:top_k]
             chunks = self._store.chunks(cid for cid, _ in ranked)
@@ -399,6 +452,8 @@ class ArticleIndex:
 
     def list_articles(self, *, offset: int = 0, limit: int = 50) -> tuple[list[StoredArticle], int]:
         """A page of articles (newest first) and the total."""
+        # SQLite integers are 64-bit; past the end is past the end however far.
+        offset, limit = min(offset, 2**62), min(limit, 2**62)
         return self._store.list_articles(offset=offset, limit=limit)
 
     def chunks_of(self, article_id: str) -> list[ChunkRow]:

@@ -26,3 +26,34 @@ def reciprocal_rank_fusion(
             scores[item] = scores.get(item, 0.0) + weight / (k + rank)
     order = {item: i for i, item in enumerate(scores)}
     return sorted(scores.items(), key=lambda pair: (-pair[1], order[pair[0]]))
+
+
+def convex_fusion(
+    scored: Sequence[Sequence[tuple[Hashable, float]]],
+    *,
+    weights: Sequence[float] | None = None,
+) -> list[tuple[Hashable, float]]:
+    """Fuse scored lists by a weighted sum of min-max normalized scores.
+
+    Each list's scores are rescaled to [0, 1] over its own candidates (best 1, worst 0;
+    all 1 when they are equal); an id missing from a list gets 0 there. Unlike rank
+    fusion this keeps how far ahead a candidate is, which helps when one retriever is
+    confident (Bruch et al., 2023). Ties keep first-seen order. Returns ``(id, score)``
+    pairs, best first.
+    """
+    if weights is None:
+        weights = [1.0] * len(scored)
+    if len(weights) != len(scored):
+        raise ValueError("one weight per list is required")
+    fused: dict[Hashable, float] = {}
+    for items, weight in zip(scored, weights, strict=True):
+        if not items:
+            continue
+        values = [s for _, s in items]
+        low, high = min(values), max(values)
+        span = high - low
+        for item, s in items:
+            norm = (s - low) / span if span > 0 else 1.0
+            fused[item] = fused.get(item, 0.0) + weight * norm
+    order = {item: i for i, item in enumerate(fused)}
+    return sorted(fused.items(), key=lambda pair: (-pair[1], order[pair[0]]))

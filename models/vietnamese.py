@@ -16,7 +16,12 @@ from functools import lru_cache
 _WORD_RE = re.compile(r"\w+", re.UNICODE)
 _PARAGRAPH_RE = re.compile(r"[^\n]+")
 _TERMINAL = tuple(".!?…;:\"”»)'’")
-_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# C0/C1 controls (tab and newline kept), zero-width and bidi formatting characters, the
+# byte-order mark, and lone surrogates (JSON "\\ud800" decodes to one; UTF-8 cannot hold it).
+_CONTROL_RE = re.compile(
+    r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e"
+    r"\u2060-\u2064\u2066-\u2069\ufeff\ud800-\udfff]"
+)
 # Vietnamese đ/Đ is a separate letter, not a base letter plus a combining mark.
 _DSTROKE = str.maketrans({"đ": "d", "Đ": "D"})
 
@@ -36,6 +41,7 @@ class Span:
 def normalize(text: str) -> str:
     """NFC-normalize, drop control characters and normalize line endings."""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = text.replace("\u2028", "\n").replace("\u2029", "\n\n")
     text = _CONTROL_RE.sub("", text)
     return unicodedata.normalize("NFC", text)
 
@@ -45,6 +51,11 @@ def strip_diacritics(text: str) -> str:
     decomposed = unicodedata.normalize("NFD", text.translate(_DSTROKE))
     stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     return unicodedata.normalize("NFC", stripped)
+
+
+def has_diacritics(text: str) -> bool:
+    """True when ``text`` carries any Vietnamese tone or vowel mark (or đ)."""
+    return strip_diacritics(text) != unicodedata.normalize("NFC", text)
 
 
 def syllables(text: str) -> list[str]:

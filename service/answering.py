@@ -8,17 +8,19 @@ worker thread.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
-from dataclasses import dataclass, fields
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, fields, replace
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
+from index.engine import SearchFilters
 from models.summarization.base import Summary
-from models.vietnamese import split_sentences, syllables
+from models.vietnamese import normalize, split_sentences, syllables
 
 if TYPE_CHECKING:
-    from index.engine import ArticleIndex, SearchFilters, SearchHit
+    from index.engine import ArticleIndex, SearchHit
     from models.embeddings import Embedder
     from models.summarization.base import Summarizer
 
@@ -30,10 +32,19 @@ NO_ANSWER_TEXT = (
 )
 """Summary text returned when retrieval finds nothing (Vietnamese: "nothing relevant found")."""
 
-# Cosine scores closer than this count as a tie and fall back to syllable overlap.
-_TIE_EPSILON = 1e-4
+# Cosine scores closer than this count as a tie and fall back to syllable overlap: e5
+# cosines sit in a narrow band, so within 0.02 the question's own words decide.
+_TIE_EPSILON = 0.02
 
 SearchMode = Literal["hybrid", "dense", "bm25"]
+
+_PIECE_RE = re.compile(r"\s*\S+")
+
+
+def _pieces(text: str) -> Iterator[str]:
+    """``text`` as word pieces, each carrying the whitespace before it."""
+    for match in _PIECE_RE.finditer(text):
+        yield match.group()
 
 
 class ArticleNotFoundError(LookupError):
@@ -143,7 +154,7 @@ class Answerer:
         order) with the question in view. With no hits the summary says, in
         Vietnamese, that nothing relevant was found and ``passages`` is empty.
         """
-        question = question.strip()
+        question = normalize(question).strip()
         if not question:
             raise ValueError("question must not be empty")
         words = max_words or self.default_max_words
@@ -162,6 +173,76 @@ class Answerer:
             [p.text for p in passages], question=question, max_words=words
         )
         return Answer(question=question, summary=summary, passages=passages)
+
+    def retrieve(
+        self,
+        question: str,
+        *,
+        top_k: int = 5,
+        filters: SearchFilters | None = None,
+        context: str | None = None,
+        mode: SearchMode = "hybrid",
+    ) -> list[Passage]:
+        """Search for ``question`` and highlight; the first half of :meth:`answer`.
+
+        With ``context`` (a chat follow-up folded into the conversation's earlier
+        question), ``context`` picks the articles of the story and ``question`` ranks
+        the passages inside them: the follow-up stays on the story without the
+        earlier question deciding which passage comes first. Falls back to the
+        ``context`` hits when the question finds nothing in those articles.
+        """
+        question = question.strip()
+        if not question:
+            raise ValueError("question must not be empty")
+        if context and context.strip() != question:
+            story = self.index.search(context, top_k=top_k, filters=filters, mode=mode)
+            ids = list(dict.fromkeys(hit.article_id for hit in story))
+            scoped = replace(filters or SearchFilters(), article_ids=ids) if ids else None
+            hits = self.index.search(question, top_k=top_k, filters=scoped, mode=mode) or story
+        else:
+            hits = self.index.search(question, top_k=top_k, filters=filters, mode=mode)
+        return self.highlight(question, hits) if hits else []
+
+    def summarize_passages(
+        self, question: str, passages: Sequence[Passage], max_words: int | None = None
+    ) -> Summary:
+        """The second half of :meth:`answer`: summarize ``passages`` with ``question`` in view."""
+        if not passages:
+            return self.no_answer()
+        return self.summarizer.summarize_passages(
+            [p.text for p in passages],
+            question=question,
+            max_words=max_words or self.default_max_words,
+        )
+
+    def stream_summary(
+        self, question: str, passages: Sequence[Passage], max_words: int | None = None
+    ) -> Iterator[str]:
+        """Yield the summary of ``passages`` in pieces, as soon as each is available.
+
+        A summarizer with ``stream_passages`` (seq2seq) yields tokens while it
+        generates; any other (extractive) summary is computed, then yielded word by
+        word (each piece after the first starts with its whitespace).
+        """
+        if not passages:
+            yield from _pieces(NO_ANSWER_TEXT)
+            return
+        words = max_words or self.default_max_words
+        texts = [p.text for p in passages]
+        stream = getattr(self.summarizer, "stream_passages", None)
+        if stream is not None:
+            yield from stream(texts, question=question, max_words=words)
+            return
+        summary = self.summarizer.summarize_passages(texts, question=question, max_words=words)
+        yield from _pieces(summary.text)
+
+    def no_answer(self) -> Summary:
+        """The summary returned when retrieval finds nothing."""
+        return Summary(
+            text=NO_ANSWER_TEXT,
+            method=self.summarizer.method,  # type: ignore[arg-type]
+            model=self.summarizer.model_name,
+        )
 
     def highlight(self, question: str, hits: Sequence[SearchHit]) -> list[Passage]:
         """Attach to every hit the absolute span of its sentence that best matches.

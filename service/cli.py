@@ -330,11 +330,45 @@ def serve(
 
     with _expected_errors():
         settings = _settings()
+        if settings.log_format == "json":  # one JSON line per request and per event
+            from service.api.observability import configure_json_logging
+
+            configure_json_logging()
         runtime = build_runtime(settings)  # fails here, readably, on a model mismatch
     try:
         bind_host, bind_port = host or settings.host, port or settings.port
         console.print(f"Serving on http://{bind_host}:{bind_port} (docs at /docs)")
-        uvicorn.run(create_app(settings, runtime), host=bind_host, port=bind_port)
+        # SIGTERM/Ctrl-C: uvicorn stops accepting, waits for in-flight requests, then the
+        # lifespan waits for running index writes; only then is the index closed here.
+        own_logs = settings.log_format == "json"
+        logging_options = {"log_config": None, "access_log": False} if own_logs else {}
+        uvicorn.run(
+            create_app(settings, runtime), host=bind_host, port=bind_port, **logging_options
+        )
+    finally:
+        runtime.close()
+
+
+@app.command()
+def mcp() -> None:
+    """Serve the MCP tools (ask, search, summarize, add_article, list_articles) over stdio.
+
+    For MCP hosts that launch a command; the HTTP server also serves MCP at /mcp.
+    """
+    import contextlib
+    import sys
+
+    from service.mcp_server import serve_stdio
+
+    with _expected_errors():
+        settings = _settings()
+        # stdout carries the protocol: anything a library prints goes to stderr instead.
+        with contextlib.redirect_stdout(sys.stderr):
+            from service.runtime import build_runtime
+
+            runtime = build_runtime(settings)
+    try:
+        serve_stdio(settings, runtime)
     finally:
         runtime.close()
 
@@ -406,6 +440,7 @@ def models_prepare() -> None:
                 local_path=settings.embedding_model_path,
                 models_dir=settings.models_dir,
                 hub_probe_timeout_s=settings.hub_probe_timeout_s,
+                backend=settings.embedding_backend,
             )
         console.print(
             f"[bold]Embeddings:[/] {embedder.name} (dimension {embedder.dimension}) "

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from index.engine import ArticleIndex
@@ -18,6 +18,7 @@ from models.embeddings import Embedder, load_embedder
 from models.summarization.factory import SummarizerChoice, build_summarizer
 from service.answering import Answerer
 from service.core.config import Settings
+from service.instrumentation import ModelMetrics, timed_embedder, timed_summarizer
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +32,7 @@ class Runtime:
     index: ArticleIndex
     summarizer_choice: SummarizerChoice
     answerer: Answerer
+    model_metrics: ModelMetrics = field(default_factory=ModelMetrics)
 
     @property
     def summarizer(self) -> Any:
@@ -50,6 +52,7 @@ def load_embedder_from(settings: Settings) -> Embedder:
         local_path=settings.embedding_model_path,
         models_dir=settings.models_dir,
         hub_probe_timeout_s=settings.hub_probe_timeout_s,
+        backend=settings.embedding_backend,
     )
     logger.info(
         "embedder %s (dim %d) loaded from %s in %.1fs",
@@ -78,6 +81,12 @@ def open_index(
         rrf_k=settings.rrf_k,
         embed_batch_size=settings.embedding_batch_size,
         allow_model_change=allow_model_change,
+        dense_exact_max=settings.exact_search_max,
+        dense_nprobe=settings.ivf_nprobe,
+        fusion=settings.fusion,
+        dense_weight=settings.fusion_dense_weight,
+        bm25_bigrams=settings.bm25_bigrams,
+        bm25_folded=settings.bm25_folded,
     )
     logger.info("index opened at %s", settings.index_dir)
     return index
@@ -117,14 +126,20 @@ def build_runtime(settings: Settings, *, embedder: Embedder | None = None) -> Ru
     """
     if embedder is None:
         embedder = load_embedder_from(settings)
-    index = open_index(settings, embedder)
+    model_metrics = ModelMetrics()
+    # Model calls are timed for /metrics; the proxies forward everything else.
+    embed = timed_embedder(embedder, model_metrics)
+    index = open_index(settings, embed)
     try:
-        choice = build_summarizer_from(settings, embedder)
+        choice = build_summarizer_from(settings, embed)
     except BaseException:
         index.close()
         raise
     answerer = Answerer(
-        index, embedder, choice.summarizer, default_max_words=settings.summary_max_words
+        index,
+        embed,
+        timed_summarizer(choice.summarizer, model_metrics),
+        default_max_words=settings.summary_max_words,
     )
     return Runtime(
         settings=settings,
@@ -132,4 +147,5 @@ def build_runtime(settings: Settings, *, embedder: Embedder | None = None) -> Ru
         index=index,
         summarizer_choice=choice,
         answerer=answerer,
+        model_metrics=model_metrics,
     )

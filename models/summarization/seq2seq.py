@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import math
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -137,7 +137,104 @@ class Seq2SeqSummarizer:
         """Summarize retrieved passages in the order given (best-ranked first)."""
         return self._summarize_blocks(split_blocks(normalize(join_passages(passages))), max_words)
 
+    def stream_passages(
+        self, passages: Sequence[str], *, question: str | None = None, max_words: int = 80
+    ) -> Iterator[str]:
+        """Yield the summary of ``passages`` as text pieces, while it is generated.
+
+        Inputs longer than the window are reduced as :meth:`summarize_passages` does;
+        only the last generation streams. It decodes greedily: beam search cannot
+        emit a token before all beams finish, so streamed text may differ from the
+        beam-searched summary. Stops at about ``max_words`` words; closing the
+        iterator early stops generation.
+        """
+        from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
+
+        blocks = split_blocks(normalize(join_passages(passages)))
+        max_words = max(1, max_words)
+        if not blocks:
+            return
+        budget = max_new_tokens_for(max_words)
+        stop = threading.Event()
+
+        class _Stop(StoppingCriteria):
+            def __call__(self, input_ids, scores, **kwargs):  # noqa: ANN001, ANN003
+                return stop.is_set()
+
+        streamer = TextIteratorStreamer(
+            self.tokenizer, skip_prompt=True, skip_special_tokens=True, timeout=600
+        )
+
+        def run() -> None:
+            import torch
+
+            try:
+                with self._lock:
+                    self.last_parts = 0
+                    self.last_generations = 0
+                    text = self._final_input(blocks, budget, depth=0)
+                    enc = self.tokenizer(
+                        [self.prompt.prefix + text + self.prompt.suffix],
+                        return_tensors="pt",
+                        truncation=True,
+                        max_length=self.max_input_tokens,
+                    ).to(self.device)
+                    with torch.inference_mode():
+                        self.model.generate(
+                            input_ids=enc["input_ids"],
+                            attention_mask=enc["attention_mask"],
+                            max_new_tokens=budget,
+                            min_new_tokens=min(4, budget),
+                            num_beams=1,
+                            do_sample=False,
+                            no_repeat_ngram_size=3,
+                            streamer=streamer,
+                            stopping_criteria=StoppingCriteriaList([_Stop()]),
+                        )
+                    self.last_generations += 1
+            except BaseException:
+                logger.exception("streamed generation failed")
+                streamer.end()
+
+        worker = threading.Thread(target=run, name="seq2seq-stream", daemon=True)
+        worker.start()
+        words = 0
+        started = False
+        try:
+            for piece in streamer:
+                if not piece:
+                    continue
+                if not started:  # no leading whitespace before the first word
+                    piece = piece.lstrip()
+                    started = bool(piece)
+                n = count_syllables(piece)
+                if words + n > max_words:
+                    if max_words - words > 0:
+                        yield truncate_words(piece, max_words - words)
+                    break
+                words += n
+                yield piece
+        finally:
+            stop.set()
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens of ``text`` for this model, without special tokens (thread-safe)."""
+        with self._lock:  # the fast tokenizer must not be used from two threads at once
+            return self._count(text)
+
     # -- internals ----------------------------------------------------------------
+
+    def _final_input(self, blocks: list[str], budget: int, depth: int) -> str:
+        """The text of the last generation of :meth:`_reduce`: earlier rounds run here."""
+        room = self._room()
+        parts = self._pack(blocks, room)
+        if depth == 0:
+            self.last_parts = len(parts)
+        if len(parts) <= 1 or depth >= _MAX_DEPTH:
+            return parts[0] if parts else ""
+        part_budget = max(8, min(budget, room // 2))
+        summaries = [s for s in self._generate(parts, part_budget) if s.strip()]
+        return self._final_input([" ".join(summaries)], budget, depth + 1) if summaries else ""
 
     def _summarize_blocks(self, blocks: list[str], max_words: int) -> Summary:
         max_words = max(1, max_words)

@@ -10,10 +10,22 @@ import anyio
 import anyio.to_thread
 from fastapi import FastAPI
 
-from service.api.deps import Offload
-from service.api.errors import BodySizeLimitMiddleware, install_error_handlers
-from service.api.routes import articles, ask, health, search, summarize
+from service.api.deps import make_offloads
+from service.api.errors import ERROR_RESPONSES, BodySizeLimitMiddleware, install_error_handlers
+from service.api.observability import install_observability
+from service.api.routes import (
+    articles,
+    ask,
+    health,
+    openai_chat,
+    search,
+    summarize,
+    upload,
+    web,
+)
+from service.api.security import install_security
 from service.core.config import Settings, get_settings
+from service.mcp_server import mount_mcp
 from service.runtime import Runtime, build_runtime
 
 logger = logging.getLogger(__name__)
@@ -42,15 +54,22 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.offload = Offload(anyio.CapacityLimiter(settings.inference_workers))
+        metrics = getattr(app.state, "metrics", None)
+        app.state.offload, app.state.write_offload = make_offloads(
+            settings, metrics.observe_inference if metrics is not None else None
+        )
         owned: Runtime | None = None
         if app.state.runtime is None:
             logger.info("building runtime (data dir %s)", settings.data_dir)
             owned = await anyio.to_thread.run_sync(build_runtime, settings)
             app.state.runtime = owned
         try:
-            yield
+            async with app.state.mcp.running():  # MCP's streamable-HTTP sessions
+                yield
         finally:
+            # Graceful shutdown: let running writes (and reads) finish before closing.
+            await app.state.write_offload.drain()
+            await app.state.offload.drain()
             if owned is not None:
                 await anyio.to_thread.run_sync(owned.close)
                 app.state.runtime = None
@@ -60,11 +79,16 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         version="0.1.0",
         description=DESCRIPTION,
         lifespan=lifespan,
+        responses=ERROR_RESPONSES,
     )
     app.state.settings = settings
     app.state.runtime = runtime
     install_error_handlers(app)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
-    for module in (articles, search, ask, summarize, health):
+    install_security(app, settings)  # API keys (all /v1, /mcp, /metrics), then CORS
+    install_observability(app)  # outermost: request id, JSON access log, /metrics
+    for module in (articles, upload, search, ask, summarize, health, openai_chat):
         app.include_router(module.router)
+    app.state.mcp = mount_mcp(app, settings)  # POST/GET/DELETE /mcp
+    app.include_router(web.router)  # the page at /
     return app

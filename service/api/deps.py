@@ -8,6 +8,7 @@ aliases below, never reaching for globals.
 from __future__ import annotations
 
 import functools
+import time
 from collections.abc import Callable
 from typing import Annotated, ParamSpec, TypeVar
 
@@ -48,27 +49,113 @@ def get_answerer(runtime: Annotated[Runtime, Depends(get_runtime)]) -> Answerer:
     return runtime.answerer
 
 
-class Offload:
-    """Run CPU-bound calls in worker threads, at most ``inference_workers`` at once."""
+RETRY_AFTER_S = 2  # what a shed request is told to wait; a search takes well under that
 
-    def __init__(self, limiter: anyio.CapacityLimiter) -> None:
+
+class Offload:
+    """Run CPU-bound calls in worker threads, at most ``limiter.total_tokens`` at once.
+
+    At most ``max_queue`` calls may wait for a worker; one more is shed with a 503
+    and ``Retry-After`` instead of joining an unbounded queue (``None``: no bound).
+    ``observe(name, seconds)``, when given, receives each call's run time in its
+    worker (queueing excluded). The counters are only touched on the event loop.
+    """
+
+    def __init__(
+        self,
+        limiter: anyio.CapacityLimiter,
+        max_queue: int | None = None,
+        *,
+        lane: str = "inference",
+        observe: Callable[[str, float], None] | None = None,
+    ) -> None:
         self.limiter = limiter
+        self.max_queue = max_queue
+        self.lane = lane
+        self.observe = observe
+        self.in_flight = 0  # running plus waiting
+        self.shed = 0  # calls refused since start
+
+    @property
+    def waiting(self) -> int:
+        """Calls queued for a worker."""
+        return max(0, self.in_flight - int(self.limiter.borrowed_tokens))
 
     async def __call__(self, func: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """``await offload(func, *args, **kwargs)`` off the event loop."""
-        return await anyio.to_thread.run_sync(
-            functools.partial(func, *args, **kwargs), limiter=self.limiter
-        )
+        if self.max_queue is not None and (
+            self.in_flight >= int(self.limiter.total_tokens) + self.max_queue
+        ):
+            self.shed += 1
+            raise ApiError(
+                503,
+                "overloaded",
+                f"The server is busy: {self.in_flight} {self.lane} calls are running or "
+                f"queued (VNQA_MAX_QUEUE={self.max_queue} waiting on top of "
+                f"{int(self.limiter.total_tokens)} workers). Retry after {RETRY_AFTER_S} s.",
+                headers={"Retry-After": str(RETRY_AFTER_S)},
+            )
+        call = functools.partial(func, *args, **kwargs)
+        if self.observe is not None:
+            call = _timed(call, getattr(func, "__name__", "call"), self.observe)
+        self.in_flight += 1
+        try:
+            return await anyio.to_thread.run_sync(call, limiter=self.limiter)
+        finally:
+            self.in_flight -= 1
+
+    async def drain(self, poll_s: float = 0.05) -> None:
+        """Wait until no call is running or queued (graceful shutdown)."""
+        while self.in_flight:
+            await anyio.sleep(poll_s)
+
+
+def _timed(
+    call: Callable[[], T], name: str, observe: Callable[[str, float], None]
+) -> Callable[[], T]:
+    def run() -> T:
+        started = time.perf_counter()
+        try:
+            return call()
+        finally:
+            observe(name, time.perf_counter() - started)
+
+    return run
+
+
+def make_offloads(
+    settings: Settings, observe: Callable[[str, float], None] | None = None
+) -> tuple[Offload, Offload]:
+    """The read lane (``inference_workers`` threads) and the write lane (one thread).
+
+    Ingests and deletes get their own single worker so a long ingest never takes a
+    worker that searches and asks need; the index serializes writes anyway.
+    """
+    read = Offload(
+        anyio.CapacityLimiter(settings.inference_workers),
+        settings.max_queue,
+        lane="inference",
+        observe=observe,
+    )
+    write = Offload(anyio.CapacityLimiter(1), settings.max_queue, lane="write", observe=observe)
+    return read, write
+
+
+def _lanes(request: Request) -> tuple[Offload, Offload]:
+    state = request.app.state
+    if getattr(state, "offload", None) is None or getattr(state, "write_offload", None) is None:
+        state.offload, state.write_offload = make_offloads(state.settings)
+    return state.offload, state.write_offload
 
 
 def get_offload(request: Request) -> Offload:
-    """The app's bounded thread offloader (created on first use if start-up did not)."""
-    state = request.app.state
-    offload = getattr(state, "offload", None)
-    if offload is None:
-        offload = Offload(anyio.CapacityLimiter(state.settings.inference_workers))
-        state.offload = offload
-    return offload
+    """The app's bounded offloader for inference (created on first use if start-up did not)."""
+    return _lanes(request)[0]
+
+
+def get_write_offload(request: Request) -> Offload:
+    """The app's single-worker offloader for index writes."""
+    return _lanes(request)[1]
 
 
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
@@ -76,3 +163,4 @@ RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 IndexDep = Annotated[ArticleIndex, Depends(get_index)]
 AnswererDep = Annotated[Answerer, Depends(get_answerer)]
 OffloadDep = Annotated[Offload, Depends(get_offload)]
+WriteOffloadDep = Annotated[Offload, Depends(get_write_offload)]

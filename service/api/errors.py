@@ -13,6 +13,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -35,14 +36,71 @@ _STATUS_CODES = {
 }
 
 
+class ErrorDetail(BaseModel):
+    """One problem with one field."""
+
+    field: str
+    message: str
+
+
+class ErrorLimit(BaseModel):
+    """The configured limit a request broke."""
+
+    setting: str = Field(description="The VNQA_* setting, e.g. VNQA_MAX_TOP_K.")
+    value: int = Field(description="Its value on this server.")
+
+
+class ErrorInfo(BaseModel):
+    """What went wrong and what to change."""
+
+    code: str = Field(description="Stable machine code, e.g. validation_error, limit_exceeded.")
+    message: str = Field(description="What to change in the request.")
+    type: str = Field(description="OpenAI-style category, e.g. invalid_request_error.")
+    details: list[ErrorDetail] | None = None
+    limit: ErrorLimit | None = None
+
+
+class ErrorBody(BaseModel):
+    """Every error response: ``{"error": {"code", "message", ...}}``."""
+
+    error: ErrorInfo
+
+
+def _documented(description: str) -> dict[str, Any]:
+    return {"model": ErrorBody, "description": description}
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: _documented("Malformed request (e.g. a body that is not UTF-8)."),
+    401: _documented("API keys are configured and the request has no valid key."),
+    403: _documented("The API key's scope does not allow this request."),
+    404: _documented("Unknown article or route."),
+    409: _documented("The index was built with another embedding model, or is locked."),
+    413: _documented("Request body over VNQA_MAX_BODY_BYTES."),
+    422: _documented("Invalid input or a configured limit exceeded (named in `error.limit`)."),
+    503: _documented("Starting up, or overloaded (see the Retry-After header)."),
+}
+"""Documented on every operation so clients (and schemathesis) know the error shape."""
+
+
 class ApiError(Exception):
     """An error with an HTTP status, a stable machine code and a human message."""
 
-    def __init__(self, status_code: int, code: str, message: str) -> None:
+    def __init__(
+        self,
+        status_code: int,
+        code: str,
+        message: str,
+        *,
+        headers: dict[str, str] | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status_code = status_code
         self.code = code
         self.message = message
+        self.headers = headers
+        self.extra = extra  # more fields of the error object, e.g. ``limit``
 
 
 class InvalidRequestError(ApiError):
@@ -52,14 +110,50 @@ class InvalidRequestError(ApiError):
         super().__init__(422, code, message)
 
 
+class LimitExceededError(ApiError):
+    """A request over a configured limit: the error names the setting and its value.
+
+    The message says it in words; ``error.limit`` carries ``{"setting", "value"}``.
+    """
+
+    def __init__(self, message: str, setting: str, value: int, status_code: int = 422) -> None:
+        super().__init__(
+            status_code,
+            "limit_exceeded",
+            message,
+            extra={"limit": {"setting": setting, "value": value}},
+        )
+
+
 def error_response(
-    status_code: int, code: str, message: str, details: list[dict[str, str]] | None = None
+    status_code: int,
+    code: str,
+    message: str,
+    details: list[dict[str, str]] | None = None,
+    *,
+    headers: dict[str, str] | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> JSONResponse:
-    """The JSON response every error handler returns."""
-    error: dict[str, Any] = {"code": code, "message": message}
+    """The JSON response every error handler returns.
+
+    ``type`` is OpenAI's error category, so every vnqa error is also a valid OpenAI
+    error object (chat clients on ``/v1/chat/completions`` parse 401, 413 and 503 too).
+    """
+    error: dict[str, Any] = {"code": code, "message": message, "type": _error_type(status_code)}
     if details:
         error["details"] = details
-    return JSONResponse({"error": error}, status_code=status_code)
+    if extra:
+        error.update(extra)
+    return JSONResponse({"error": error}, status_code=status_code, headers=headers)
+
+
+def _error_type(status_code: int) -> str:
+    return {
+        401: "authentication_error",
+        403: "permission_error",
+        404: "not_found_error",
+        503: "overloaded_error",
+    }.get(status_code, "server_error" if status_code >= 500 else "invalid_request_error")
 
 
 def _field_path(loc: Sequence[Any]) -> str:
@@ -111,7 +205,9 @@ async def _validation_handler(request: Request, exc: RequestValidationError) -> 
 
 
 async def _api_error_handler(request: Request, exc: ApiError) -> JSONResponse:
-    return error_response(exc.status_code, exc.code, exc.message)
+    return error_response(
+        exc.status_code, exc.code, exc.message, headers=exc.headers, extra=exc.extra
+    )
 
 
 async def _not_found_handler(request: Request, exc: ArticleNotFoundError) -> JSONResponse:
@@ -185,6 +281,7 @@ class BodySizeLimitMiddleware:
             "payload_too_large",
             f"Request body is {size}; the limit is {self.max_bytes} bytes "
             "(VNQA_MAX_BODY_BYTES). Send fewer or shorter articles per request.",
+            extra={"limit": {"setting": "VNQA_MAX_BODY_BYTES", "value": self.max_bytes}},
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -220,13 +317,41 @@ class BodySizeLimitMiddleware:
             if not message.get("more_body", False):
                 break
 
+        body = b"".join(chunks)
+        if _is_json(headers.get(b"content-type")) and (bad := _utf8_error(body)) is not None:
+            await error_response(400, "invalid_encoding", bad)(scope, receive, send)
+            return
         replayed = False
 
         async def replay() -> Message:
             nonlocal replayed
             if not replayed:
                 replayed = True
-                return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+                return {"type": "http.request", "body": body, "more_body": False}
             return await receive()
 
         await self.app(scope, replay, send)
+
+
+def _is_json(content_type: bytes | None) -> bool:
+    """True for ``application/json`` and ``application/*+json`` (and a missing type,
+    which FastAPI also parses as JSON)."""
+    if content_type is None:
+        return True
+    media = content_type.split(b";", 1)[0].strip().lower()
+    return media == b"application/json" or (
+        media.startswith(b"application/") and media.endswith(b"+json")
+    )
+
+
+def _utf8_error(body: bytes) -> str | None:
+    """A message naming the first invalid byte when ``body`` is not UTF-8, else None."""
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return (
+            f"The request body is not valid UTF-8 (byte offset {exc.start}: {exc.reason}). "
+            "Send JSON encoded as UTF-8 (Content-Type: application/json; charset=utf-8); "
+            "re-save files exported in Windows-1258 or VNI as UTF-8 first."
+        )
+    return None

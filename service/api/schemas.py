@@ -303,7 +303,9 @@ class AskRequest(BaseModel):
     top_k: int | None = Field(None, ge=1, description="Số đoạn dùng để trả lời (mặc định 5).")
     filters: FiltersIn | None = Field(None, description="Bộ lọc tuỳ chọn.")
     max_words: int | None = Field(
-        None, ge=5, le=1000, description="Độ dài tối đa của tóm tắt (số từ)."
+        None,
+        ge=5,
+        description="Độ dài tối đa của tóm tắt (số từ; giới hạn VNQA_MAX_SUMMARY_WORDS).",
     )
 
     @field_validator("question")
@@ -374,7 +376,9 @@ class SummarizeRequest(BaseModel):
 
     text: str | None = Field(None, description="Văn bản cần tóm tắt.")
     article_id: str | None = Field(None, description="Mã một bài đã lưu cần tóm tắt.")
-    max_words: int | None = Field(None, ge=5, le=1000, description="Độ dài tối đa (số từ).")
+    max_words: int | None = Field(
+        None, ge=5, description="Độ dài tối đa (số từ; giới hạn VNQA_MAX_SUMMARY_WORDS)."
+    )
 
     @model_validator(mode="after")
     def _exactly_one(self) -> SummarizeRequest:

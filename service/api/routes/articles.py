@@ -8,8 +8,8 @@ from fastapi import APIRouter, Body, Query
 from starlette.concurrency import run_in_threadpool
 
 from index.documents import Article, ArticleFormatError, make_article
-from service.api.deps import IndexDep, OffloadDep, SettingsDep
-from service.api.errors import ApiError, InvalidRequestError
+from service.api.deps import IndexDep, SettingsDep, WriteOffloadDep
+from service.api.errors import ApiError, InvalidRequestError, LimitExceededError
 from service.api.schemas import (
     ArticleBatchIn,
     ArticleDetail,
@@ -54,17 +54,21 @@ def validate_articles(items: list[ArticleIn], settings: Settings, *, batch: bool
     Raises a 422 naming the first offending article (``articles[i]`` in a batch).
     """
     if len(items) > settings.max_batch_articles:
-        raise InvalidRequestError(
+        raise LimitExceededError(
             f"articles: {len(items)} articles in one request; the limit is "
-            f"{settings.max_batch_articles} (VNQA_MAX_BATCH_ARTICLES). Split the batch."
+            f"{settings.max_batch_articles} (VNQA_MAX_BATCH_ARTICLES). Split the batch.",
+            "VNQA_MAX_BATCH_ARTICLES",
+            settings.max_batch_articles,
         )
     articles: list[Article] = []
     for i, item in enumerate(items):
         where = f"articles[{i}]" if batch else "article"
         if len(item.text) > settings.max_text_chars:
-            raise InvalidRequestError(
+            raise LimitExceededError(
                 f"{where}.text: {len(item.text)} characters; the limit is "
-                f"{settings.max_text_chars} (VNQA_MAX_TEXT_CHARS). Split the article."
+                f"{settings.max_text_chars} (VNQA_MAX_TEXT_CHARS). Split the article.",
+                "VNQA_MAX_TEXT_CHARS",
+                settings.max_text_chars,
             )
         try:
             articles.append(make_article(**item.model_dump()))
@@ -85,7 +89,7 @@ async def add_articles(
     payload: Annotated[ArticlesPayload, Body(openapi_examples=_EXAMPLES)],
     settings: SettingsDep,
     index: IndexDep,
-    offload: OffloadDep,
+    offload: WriteOffloadDep,
 ) -> IngestResponse:
     """Validate every article, then chunk, embed and store them."""
     batch = isinstance(payload, ArticleBatchIn)
@@ -100,7 +104,8 @@ async def add_articles(
 @router.get("", response_model=ArticleList, summary="Danh sách bài báo đã lưu")
 async def list_articles(
     index: IndexDep,
-    offset: Annotated[int, Query(ge=0, description="Bỏ qua bao nhiêu bài.")] = 0,
+    # Bounded: SQLite integers are 64-bit, a larger offset would be a 500 (found by fuzzing).
+    offset: Annotated[int, Query(ge=0, le=1_000_000_000, description="Bỏ qua bao nhiêu bài.")] = 0,
     limit: Annotated[int, Query(ge=1, le=500, description="Số bài mỗi trang.")] = 20,
 ) -> ArticleList:
     """One page of stored articles, newest first as the index orders them."""
@@ -120,7 +125,7 @@ async def get_article(article_id: str, index: IndexDep) -> ArticleDetail:
 
 
 @router.delete("/{article_id}", response_model=Deleted, summary="Xoá một bài báo")
-async def delete_article(article_id: str, index: IndexDep, offload: OffloadDep) -> Deleted:
+async def delete_article(article_id: str, index: IndexDep, offload: WriteOffloadDep) -> Deleted:
     """Remove an article and its chunks; 404 if unknown."""
     if not await offload(index.delete_article, article_id):
         raise _not_found(article_id)

