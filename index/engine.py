@@ -37,7 +37,11 @@ StoredArticle = ArticleRow
 _DB_FILE = "store.sqlite3"
 _DENSE_FILE = "dense.faiss"
 _LOCK_FILE = "index.lock"
-_COMMIT_EVERY = 64  # articles per transaction during a bulk ingest
+_COMMIT_EVERY = 64  # smallest group of articles per transaction during a bulk ingest
+_COMMIT_MAX = 2048  # largest group: bounds the vectors held in memory before a commit
+# BM25 is rebuilt whole after each group; growing the group with the index (a quarter of
+# its articles) keeps a bulk ingest's rebuild work linear in the corpus, not quadratic.
+_GROWTH_DIVISOR = 4
 
 
 class EmbedderLike(Protocol):
@@ -151,6 +155,7 @@ class ArticleIndex:
         self._dense = DenseIndex(embedder.dimension, **self._dense_opts)
         self._fusion = fusion
         self._dense_weight = dense_weight
+        self.sparse_rebuilds = 0  # BM25 rebuilds since open (watched by tests)
         self._sparse = SparseIndex(bigrams=bm25_bigrams, folded=bm25_folded)
 
     # -- opening ------------------------------------------------------------------
@@ -290,14 +295,16 @@ class ArticleIndex:
         """
         results: list[IngestResult] = []
         group: dict[str, Article] = {}
+        limit = self._group_limit()
         for article in articles:
             group.pop(article.id, None)  # a repeated id within a batch: the last one wins
             group[article.id] = article
-            if len(group) >= _COMMIT_EVERY:
+            if len(group) >= limit:
                 results.extend(self._add_group(list(group.values())))
                 if progress:
                     progress(len(group))
                 group = {}
+                limit = self._group_limit()
         if group:
             results.extend(self._add_group(list(group.values())))
             if progress:
@@ -308,6 +315,11 @@ class ArticleIndex:
             final.pop(r.id, None)
             final[r.id] = r
         return list(final.values())
+
+    def _group_limit(self) -> int:
+        """Articles per commit: at least 64, a quarter of the index, at most 2048."""
+        articles, _ = self._store.counts()
+        return max(_COMMIT_EVERY, min(_COMMIT_MAX, articles // _GROWTH_DIVISOR))
 
     def _add_group(self, articles: list[Article]) -> list[IngestResult]:
         chunked = [(a, self._chunk(a)) for a in articles]
@@ -349,6 +361,7 @@ class ArticleIndex:
             raise
 
     def _rebuild_sparse(self) -> None:
+        self.sparse_rebuilds += 1
         chunks = self._store.all_chunks()
         self._sparse.rebuild([c.id for c in chunks], [c.text for c in chunks])
 

@@ -174,3 +174,19 @@ def test_a_failed_embedding_changes_nothing(tmp_path, embedder):
             idx.add_articles(ARTICLES[1:])
         assert _consistent(idx) == before
         assert idx.stats().articles == 1
+
+
+def test_bulk_ingest_grows_its_commit_groups(tmp_path, embedder, monkeypatch):
+    """BM25 is rebuilt per commit group; groups grow with the index, so a bulk ingest
+    rebuilds O(log n) times instead of n / group-size times."""
+    import index.engine as engine
+
+    monkeypatch.setattr(engine, "_COMMIT_EVERY", 4)
+    articles = [Article(id=f"a{i}", text=f"Tin số {i}: giá lúa tăng {i} đồng.") for i in range(200)]
+    stored = []
+    with ArticleIndex.open(tmp_path / "idx", embedder) as idx:
+        idx.add_articles(articles, progress=stored.append)
+        assert idx.stats().articles == 200 and sum(stored) == 200
+        assert idx.sparse_rebuilds == len(stored) < 200 // 4 // 2
+        assert max(stored) > 4
+        _consistent(idx)
