@@ -120,6 +120,22 @@ class IndexStats:
     fingerprint: str
 
 
+@dataclass(frozen=True, slots=True)
+class IndexOptions:
+    """How an :class:`ArticleIndex` chunks, embeds, stores and ranks."""
+
+    chunk_max_syllables: int = 120
+    chunk_overlap_sentences: int = 1
+    rrf_k: int = 60
+    embed_batch_size: int = 32
+    dense_exact_max: int = DEFAULT_EXACT_MAX  # exact FAISS up to this many vectors, IVF beyond
+    dense_nprobe: int = DEFAULT_NPROBE
+    fusion: Fusion = "convex"
+    dense_weight: float = 0.5
+    bm25_bigrams: bool = True
+    bm25_folded: bool = True
+
+
 class ArticleIndex:
     """Articles, chunks, vectors and keywords under one folder."""
 
@@ -129,34 +145,24 @@ class ArticleIndex:
         embedder: EmbedderLike,
         store: ArticleStore,
         lock_handle,
-        *,
-        chunk_max_syllables: int,
-        chunk_overlap_sentences: int,
-        rrf_k: int,
-        embed_batch_size: int,
-        dense_exact_max: int = DEFAULT_EXACT_MAX,
-        dense_nprobe: int = DEFAULT_NPROBE,
-        fusion: Fusion = "convex",
-        dense_weight: float = 0.5,
-        bm25_bigrams: bool = True,
-        bm25_folded: bool = True,
+        options: IndexOptions,
     ) -> None:
         self.directory = directory
         self.embedder = embedder
+        self.options = options
         self._store = store
         self._lock_handle = lock_handle
-        self._chunk_max = chunk_max_syllables
-        self._overlap = chunk_overlap_sentences
-        self._rrf_k = rrf_k
-        self._batch_size = embed_batch_size
+        self._chunk_max = options.chunk_max_syllables
+        self._overlap = options.chunk_overlap_sentences
+        self._rrf_k = options.rrf_k
+        self._batch_size = options.embed_batch_size
         self._rw = ReadWriteLock()
-        # Exact FAISS up to dense_exact_max vectors, IVF beyond (index/dense.py).
-        self._dense_opts = {"exact_max": dense_exact_max, "nprobe": dense_nprobe}
+        self._dense_opts = {"exact_max": options.dense_exact_max, "nprobe": options.dense_nprobe}
         self._dense = DenseIndex(embedder.dimension, **self._dense_opts)
-        self._fusion = fusion
-        self._dense_weight = dense_weight
+        self._fusion = options.fusion
+        self._dense_weight = options.dense_weight
         self.sparse_rebuilds = 0  # BM25 rebuilds since open (watched by tests)
-        self._sparse = SparseIndex(bigrams=bm25_bigrams, folded=bm25_folded)
+        self._sparse = SparseIndex(bigrams=options.bm25_bigrams, folded=options.bm25_folded)
 
     # -- opening ------------------------------------------------------------------
     @classmethod
@@ -165,37 +171,22 @@ class ArticleIndex:
         directory: Path,
         embedder: EmbedderLike,
         *,
-        chunk_max_syllables: int = 120,
-        chunk_overlap_sentences: int = 1,
-        rrf_k: int = 60,
-        embed_batch_size: int = 32,
         allow_model_change: bool = False,
-        dense_exact_max: int = DEFAULT_EXACT_MAX,
-        dense_nprobe: int = DEFAULT_NPROBE,
-        fusion: Fusion = "convex",
-        dense_weight: float = 0.5,
-        bm25_bigrams: bool = True,
-        bm25_folded: bool = True,
+        **options: object,
     ) -> ArticleIndex:
         """Open (or create) the index in ``directory`` for ``embedder``.
 
         Raises :class:`IndexMismatchError` when the stored vectors were made by a
         different model, unless ``allow_model_change`` (for ``vnqa reindex``), and
-        :class:`IndexLockedError` when another process holds the index.
+        :class:`IndexLockedError` when another process holds the index. ``options``
+        are :class:`IndexOptions` fields.
         """
+        opts = IndexOptions(**options)  # type: ignore[arg-type]  # unknown names: TypeError
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         lock_handle = _acquire_lock(directory / _LOCK_FILE)
         store = ArticleStore(directory / _DB_FILE)
-        index = cls(
-            directory, embedder, store, lock_handle,
-            chunk_max_syllables=chunk_max_syllables,
-            chunk_overlap_sentences=chunk_overlap_sentences,
-            rrf_k=rrf_k, embed_batch_size=embed_batch_size,
-            dense_exact_max=dense_exact_max, dense_nprobe=dense_nprobe,
-            fusion=fusion, dense_weight=dense_weight,
-            bm25_bigrams=bm25_bigrams, bm25_folded=bm25_folded,
-        )
+        index = cls(directory, embedder, store, lock_handle, opts)
         try:
             index._check_model(allow_model_change)
             if not allow_model_change:
