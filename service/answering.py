@@ -10,17 +10,17 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from index.engine import SearchFilters
+from index.engine import SearchFilters, SearchHit
 from models.summarization.base import Summary
 from models.vietnamese import normalize, split_sentences, syllables
 
 if TYPE_CHECKING:
-    from index.engine import ArticleIndex, SearchHit
+    from index.engine import ArticleIndex
     from models.embeddings import Embedder
     from models.summarization.base import Summarizer
 
@@ -58,31 +58,20 @@ class ArticleNotFoundError(LookupError):
         self.article_id = article_id
 
 
-@dataclass(frozen=True)
-class Passage:
+@dataclass(frozen=True, slots=True)
+class Passage(SearchHit):
     """A retrieved chunk plus the sentence that best answers the question.
 
     ``highlight`` is a half-open ``(start, end)`` range of absolute offsets into the
     article text; it always lies inside ``[start, end)`` of the passage.
     """
 
-    chunk_id: int
-    article_id: str
-    position: int
-    title: str | None
-    text: str
-    score: float
-    start: int
-    end: int
-    date: str | None
-    source: str | None
-    url: str | None
-    highlight: tuple[int, int]
+    highlight: tuple[int, int] = field(kw_only=True)
 
     @classmethod
     def from_hit(cls, hit: SearchHit, highlight: tuple[int, int]) -> Passage:
         """Copy every field of ``hit`` and attach ``highlight``."""
-        values = {f.name: getattr(hit, f.name) for f in fields(cls) if f.name != "highlight"}
+        values = {f.name: getattr(hit, f.name) for f in fields(SearchHit)}
         return cls(**values, highlight=highlight)
 
     @property
