@@ -3,8 +3,10 @@
 SQLite is the source of truth. FAISS vectors are saved atomically after every
 write and reconciled against SQLite when the index opens (a crash between the two
 is repaired by re-embedding or dropping the chunks that differ). BM25 is rebuilt
-from SQLite, which takes milliseconds at this scale. One writer at a time; many
-concurrent searches, which never see a half-applied write.
+from SQLite after each write, outside the readers–writer lock, and swapped in whole:
+searches meanwhile use the previous BM25 (a new article is found through its vectors
+first). One writer at a time; many concurrent searches, which never see a
+half-applied FAISS or BM25.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -162,7 +165,11 @@ class ArticleIndex:
         self._fusion = options.fusion
         self._dense_weight = options.dense_weight
         self.sparse_rebuilds = 0  # BM25 rebuilds since open (watched by tests)
-        self._sparse = SparseIndex(bigrams=options.bm25_bigrams, folded=options.bm25_folded)
+        self._sparse = self._new_sparse()
+        # BM25 is rebuilt outside the readers–writer lock; these order the rebuilds.
+        self._sparse_build_lock = threading.Lock()
+        self._writes = 0  # store commits mirrored in FAISS so far
+        self._sparse_writes = 0  # commits the current BM25 reflects
 
     # -- opening ------------------------------------------------------------------
     @classmethod
@@ -250,10 +257,11 @@ class ArticleIndex:
         if extra or missing:
             self._dense.save(path)
         self._sparse.rebuild([c.id for c in chunks], [c.text for c in chunks])
+        self._sparse_writes = self._writes
 
     def close(self) -> None:
         """Release the store and the process lock, after any write in progress."""
-        with self._rw.write():
+        with self._sparse_build_lock, self._rw.write():
             self._store.close()
         if self._lock_handle is not None:
             fcntl.flock(self._lock_handle, fcntl.LOCK_UN)
@@ -334,27 +342,51 @@ class ArticleIndex:
             new_ids, removed, replaced = self._store.replace_articles(
                 new, meta=self._model_meta())
             self._apply(removed, [i for ids in new_ids for i in ids], vectors)
+        self._refresh_sparse()
         return [
             IngestResult(a.id, len(chunks), was)
             for (a, chunks), was in zip(chunked, replaced, strict=True)
         ]
 
     def _apply(self, removed: Sequence[int], added: Sequence[int], vectors: np.ndarray) -> None:
-        """Mirror a committed store change in FAISS and BM25 (caller holds the write lock)."""
+        """Mirror a committed store change in FAISS (caller holds the write lock).
+
+        BM25 follows in :meth:`_refresh_sparse`, which the caller runs after
+        releasing the lock.
+        """
         try:
             self._dense.remove(list(removed))
             self._dense.add(list(added), vectors)
-            self._rebuild_sparse()
             self._dense.save(self.directory / _DENSE_FILE)
+            self._writes += 1
         except Exception:
             logger.exception("index update failed after commit; reconciling with the store")
             self._load_and_reconcile()
             raise
 
-    def _rebuild_sparse(self) -> None:
-        self.sparse_rebuilds += 1
-        chunks = self._store.all_chunks()
-        self._sparse.rebuild([c.id for c in chunks], [c.text for c in chunks])
+    def _new_sparse(self) -> SparseIndex:
+        return SparseIndex(bigrams=self.options.bm25_bigrams, folded=self.options.bm25_folded)
+
+    def _refresh_sparse(self) -> None:
+        """Rebuild BM25 from the store, then swap it in under a brief write lock.
+
+        bm25s has no incremental update and a rebuild over 100k chunks takes tens of
+        seconds, so it runs outside the readers–writer lock: searches go on against
+        the previous BM25 meanwhile. Rebuilds run one at a time and coalesce — one
+        covers every commit made before it started. Returns once BM25 reflects every
+        commit this thread made.
+        """
+        with self._sparse_build_lock:
+            wanted = self._writes  # read before the snapshot: the snapshot is at least this new
+            if self._sparse_writes >= wanted:
+                return
+            chunks = self._store.all_chunks()
+            fresh = self._new_sparse()
+            fresh.rebuild([c.id for c in chunks], [c.text for c in chunks])
+            self.sparse_rebuilds += 1
+            with self._rw.write():
+                self._sparse = fresh
+                self._sparse_writes = wanted
 
     def delete_article(self, article_id: str) -> bool:
         """Delete an article and its chunks; False if it was not there."""
@@ -363,7 +395,8 @@ class ArticleIndex:
             if removed is None:
                 return False
             self._apply(removed, [], np.zeros((0, self.embedder.dimension), np.float32))
-            return True
+        self._refresh_sparse()
+        return True
 
     def reindex(self, *, progress: Callable[[int], None] | None = None) -> int:
         """Re-chunk and re-embed every article with the current model and settings."""
@@ -384,6 +417,7 @@ class ArticleIndex:
             new_ids = self._store.replace_all_chunks(chunks_by_article, meta=self._model_meta())
             self._dense = DenseIndex(self.embedder.dimension, **self._dense_opts)
             self._apply([], [i for ids in new_ids.values() for i in ids], matrix)
+        self._refresh_sparse()
         return len(matrix)
 
     # -- reads --------------------------------------------------------------------

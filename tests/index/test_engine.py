@@ -190,3 +190,44 @@ def test_bulk_ingest_grows_its_commit_groups(tmp_path, embedder, monkeypatch):
         assert idx.sparse_rebuilds == len(stored) < 200 // 4 // 2
         assert max(stored) > 4
         _consistent(idx)
+
+
+def test_searches_are_answered_while_bm25_rebuilds(tmp_path, embedder, monkeypatch):
+    """The BM25 rebuild after a write runs outside the readers–writer lock: a search
+    during it answers from the previous BM25 and the already-updated vectors."""
+    import threading
+
+    from index.sparse import SparseIndex
+
+    started, release = threading.Event(), threading.Event()
+
+    class SlowSparse(SparseIndex):
+        def rebuild(self, ids, texts):
+            started.set()
+            assert release.wait(30), "the test never released the rebuild"
+            super().rebuild(ids, texts)
+
+    with ArticleIndex.open(tmp_path / "idx", embedder) as idx:
+        idx.add_articles(ARTICLES[:1])
+        monkeypatch.setattr(idx, "_new_sparse", lambda: SlowSparse())
+        writer = threading.Thread(target=idx.add_articles, args=(ARTICLES[1:],))
+        writer.start()
+        assert started.wait(30)
+        answered: list = []
+        reader = threading.Thread(target=lambda: answered.extend([
+            idx.search("không khí lạnh", top_k=3, mode="dense"),
+            idx.search("miền bắc đón đợt không khí lạnh", top_k=3, mode="bm25"),
+        ]))
+        reader.start()
+        reader.join(30)
+        blocked = reader.is_alive()
+        release.set()
+        writer.join(30)
+        reader.join(30)
+        assert not blocked, "a search waited for the BM25 rebuild"
+        # The new article is already found through its vectors; BM25 catches up after.
+        dense_hits, bm25_hits = answered
+        assert dense_hits[0].article_id == "thoi-tiet"
+        assert all(h.article_id != "thoi-tiet" for h in bm25_hits)
+        _consistent(idx)
+        assert idx.search("không khí lạnh", top_k=1, mode="bm25")[0].article_id == "thoi-tiet"
