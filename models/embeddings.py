@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from models.errors import ModelNotAvailableError
 from models.fairlock import FairLock
@@ -155,16 +156,21 @@ class Embedder:
             return np.zeros((0, self.dimension), dtype=np.float32)
         # Longest first: batches of similar length waste little time on padding.
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]), reverse=True)
-        with self._lock:
-            vectors = self._model.encode(
-                [prefix + texts[i] for i in order],
-                batch_size=batch_size,
-                show_progress_bar=show_progress,
-                convert_to_numpy=True,
-                normalize_embeddings=True,
-            )
         out = np.empty((len(texts), self.dimension), dtype=np.float32)
-        out[order] = np.asarray(vectors, dtype=np.float32)
+        # The model is taken one batch at a time (a fair lock), so a query waiting
+        # behind a long ingest gets its turn after at most one batch.
+        for start in tqdm(range(0, len(order), batch_size), disable=not show_progress,
+                          desc="Embedding", unit="batch"):
+            part = order[start : start + batch_size]
+            with self._lock:
+                vectors = self._model.encode(
+                    [prefix + texts[i] for i in part],
+                    batch_size=batch_size,
+                    show_progress_bar=False,
+                    convert_to_numpy=True,
+                    normalize_embeddings=True,
+                )
+            out[part] = np.asarray(vectors, dtype=np.float32)
         return out
 
     def __repr__(self) -> str:
