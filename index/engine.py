@@ -325,7 +325,7 @@ class ArticleIndex:
         texts = [c.text for _, chunks in chunked for c in chunks]
         # Embedding is the slow part and happens outside the lock: searches go on. The
         # whole group in one call lets the embedder batch by length and run batches in
-        # parallel (onnx: 42 → 81 chunks/s against one call per batch); the torch
+        # parallel (2.86× txtai's ingest in bench/perf.py, from 1.67×); the torch
         # embedder takes its model lock per batch, so queries still get their turn.
         vectors = self.embedder.embed_passages(texts, batch_size=self._batch_size)
         new = [

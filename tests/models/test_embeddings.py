@@ -21,7 +21,6 @@ from models.embeddings import (
     Embedder,
     default_prefixes,
     load_embedder,
-    prepare_embedder,
     weights_fingerprint,
 )
 from models.errors import ModelNotAvailableError
@@ -239,8 +238,9 @@ def test_unknown_model_offline_fails_fast(offline, tmp_path):
     models_dir.mkdir()
     started = time.perf_counter()
     with pytest.raises(ModelNotAvailableError) as info:
-        prepare_embedder("nobody/no-such-model-e5", models_dir=models_dir, hub_probe_timeout_s=3.0)
-    assert time.perf_counter() - started < 3.0
+        load_embedder("nobody/no-such-model-e5", models_dir=models_dir, hub_probe_timeout_s=3.0)
+    # A bound, not a benchmark: an unguarded hub lookup retries for over a minute.
+    assert time.perf_counter() - started < 20.0
     message = str(info.value)
     assert "Hugging Face cache" in message and "hub: skipped" in message
     assert "VNQA_EMBEDDING_MODEL_PATH" in message
