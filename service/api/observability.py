@@ -32,8 +32,9 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, G
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.exposition import generate_latest
 from prometheus_client.registry import Collector
-from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from service.api.routing import match_route
 
 access_logger = logging.getLogger("vnqa.access")
 
@@ -132,23 +133,7 @@ def route_template(app: FastAPI, scope: Scope) -> str:
     if route is not None and getattr(route, "path", None):
         return route.path
     # Not routed (refused by a middleware): find the route it would have reached.
-    return _match_route(app.router.routes, scope) or UNMATCHED_ROUTE
-
-
-def _match_route(routes: Iterable[Any], scope: Scope) -> str | None:
-    for candidate in routes:
-        inner = getattr(candidate, "original_router", None)  # FastAPI's included routers
-        if inner is not None:
-            if found := _match_route(inner.routes, scope):
-                return found
-            continue
-        try:
-            match, _ = candidate.matches(scope)
-        except Exception:  # a route type that cannot match a bare scope
-            continue
-        if match != Match.NONE and getattr(candidate, "path", None):
-            return candidate.path
-    return None
+    return match_route(app.router.routes, scope) or UNMATCHED_ROUTE
 
 
 class RequestContextMiddleware:

@@ -1,18 +1,25 @@
-"""API keys with scopes, enforced by path prefix for every route, present and future.
+"""API keys with scopes, decided on the route a request will reach; deny by default.
 
 ``VNQA_API_KEYS="k1:write,k2:read"`` turns authentication on. Rules, in one place
-(:func:`required_scope`):
+(:func:`required_scope`), keyed by the matched route's template
+(:func:`service.api.routing.match_route`, the router's own matching), never by the
+raw path, so no spelling of a path reaches a handler under another route's rules:
 
-* ``/v1/...`` needs ``read``; a write method (POST, PUT, PATCH, DELETE) on
-  ``/v1/articles`` and anything below it (``/v1/articles/upload``…) needs ``write``;
-* ``/mcp`` needs ``write``, since its tools include ``add_article``;
+* :data:`OPEN_ROUTES` (the page, its static files, ``/healthz``, the API docs) are open;
 * ``/metrics`` needs ``read`` unless ``VNQA_METRICS_PUBLIC`` (it reveals the index size);
-* everything else (``/healthz``, ``/``, ``/docs``, ``/openapi.json``, static files) is open.
+* ``/mcp`` needs ``write``, since its tools include ``add_article``;
+* a write method (POST, PUT, PATCH, DELETE) on ``/v1/articles`` or a route below it
+  needs ``write``;
+* everything else, including paths that match no route, needs ``read``.
 
-A pure-ASGI middleware (not ``BaseHTTPMiddleware``), so streamed responses pass
-through untouched. Keys are compared with :func:`hmac.compare_digest` against every
-configured key and never logged; the granted scope is left in
-``scope["state"]["auth_scope"]`` for routes that want it.
+Before any of that, :class:`PathGuardMiddleware` answers 400 to a path holding control
+characters (``%0A``, ``%00``...): Starlette's patterns end in ``$``, which also matches
+before a trailing newline, so such paths would otherwise reach a route.
+
+Pure-ASGI middleware (not ``BaseHTTPMiddleware``), so streamed responses pass through
+untouched. Keys are compared with :func:`hmac.compare_digest` against every configured
+key and never logged; the granted scope is left in ``scope["state"]["auth_scope"]``
+for routes that want it.
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from service.api.errors import error_response
+from service.api.routing import match_route
 from service.core.config import Settings
 
 KeyScope = Literal["read", "write"]
@@ -34,19 +42,36 @@ _WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _WRITE_PREFIXES = ("/v1/articles",)
 
 
-def required_scope(method: str, path: str, *, metrics_public: bool) -> KeyScope | None:
-    """The scope a request needs, or ``None`` for an open path."""
-    if path == "/metrics" or path.startswith("/metrics/"):
+# The only routes served without a key; a new route needs a key until it is added here.
+OPEN_ROUTES = frozenset(
+    {"/", "/static/{name}", "/healthz", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"}
+)
+_WRITE_ROUTES = "/v1/articles"
+
+
+def required_scope(method: str, route: str | None, *, metrics_public: bool) -> KeyScope | None:
+    """The scope a request needs, or ``None`` for an open route.
+
+    ``route`` is the template of the route the request reaches (``None``: no route).
+    """
+    if route in OPEN_ROUTES:
+        return None
+    if route == "/metrics":
         return None if metrics_public else "read"
-    if path == "/mcp" or path.startswith("/mcp/"):
+    if route == "/mcp":
         return "write"
-    if path == "/v1" or path.startswith("/v1/"):
-        if method in _WRITE_METHODS and any(
-            path == p or path.startswith(p + "/") for p in _WRITE_PREFIXES
-        ):
-            return "write"
-        return "read"
-    return None
+    if (
+        route is not None
+        and method in _WRITE_METHODS
+        and (route == _WRITE_ROUTES or route.startswith(_WRITE_ROUTES + "/"))
+    ):
+        return "write"
+    return "read"
+
+
+def has_control_characters(path: str) -> bool:
+    """Whether ``path`` (percent-decoded) holds a C0/C1 control character or DEL."""
+    return any(ord(ch) < 0x20 or 0x7F <= ord(ch) <= 0x9F for ch in path)
 
 
 def _match_key(presented: str, keys: Mapping[str, str]) -> KeyScope | None:
@@ -83,11 +108,10 @@ class ApiKeyMiddleware:
             return
         method = scope.get("method", "GET")
         path = scope["path"]
-        root = scope.get("root_path", "")
-        if root and path.startswith(root):  # mounted under a prefix: match as the router does
-            path = path[len(root) :] or "/"
-        needed = required_scope(method, path, metrics_public=self.metrics_public)
-        if needed is None or method == "OPTIONS":  # CORS preflights carry no credentials
+        route = match_route(scope["app"].router.routes, scope) if "app" in scope else None
+        needed = required_scope(method, route, metrics_public=self.metrics_public)
+        # No exemption for OPTIONS: CORSMiddleware (outside) answers real preflights itself.
+        if needed is None:
             await self.app(scope, receive, send)
             return
         token = _bearer(scope.get("headers") or [])
@@ -107,17 +131,37 @@ class ApiKeyMiddleware:
             await error_response(
                 403,
                 "forbidden",
-                f"This API key has the `{granted}` scope; {method} {path} needs "
-                f"`{needed}`.",
+                f"This API key has the `{granted}` scope; {method} {path} needs `{needed}`.",
             )(scope, receive, send)
             return
         scope.setdefault("state", {})["auth_scope"] = granted
         await self.app(scope, receive, send)
 
 
+class PathGuardMiddleware:
+    """400 for a path with control characters, before any routing or key check."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in ("http", "websocket") and has_control_characters(
+            scope.get("root_path", "") + scope.get("path", "")
+        ):
+            await error_response(
+                400,
+                "bad_path",
+                "The request path contains control characters (such as an encoded newline "
+                "%0A or NUL %00); remove them from the URL.",
+            )(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
 def install_security(app: FastAPI, settings: Settings) -> None:
     """API-key checks, then CORS outside them (so a 401 still carries CORS headers and
-    preflights are answered without a key). CORS only when origins are configured."""
+    preflights are answered without a key; CORS only when origins are configured), then
+    the path guard outside both, on every app, keys or not."""
     app.add_middleware(
         ApiKeyMiddleware,
         keys=settings.api_key_scopes(),
@@ -133,3 +177,4 @@ def install_security(app: FastAPI, settings: Settings) -> None:
             expose_headers=["X-Request-ID", "Retry-After"],
             max_age=600,
         )
+    app.add_middleware(PathGuardMiddleware)

@@ -85,14 +85,33 @@ def test_metrics_need_a_read_key_when_keys_are_set(keyed, make_runtime):
         assert public.get("/v1/articles").status_code == 401
 
 
-def test_mcp_needs_the_write_scope():
-    # Its tools include add_article, so a read key must not reach it.
+def test_scopes_are_decided_by_route_template_and_deny_by_default():
+    # MCP's tools include add_article, so a read key must not reach it.
     assert required_scope("POST", "/mcp", metrics_public=False) == "write"
-    assert required_scope("GET", "/mcp/", metrics_public=False) == "write"
+    assert required_scope("POST", "/v1/articles/upload", metrics_public=False) == "write"
+    assert required_scope("DELETE", "/v1/articles/{article_id}", metrics_public=False) == "write"
+    assert required_scope("GET", "/v1/articles/{article_id}", metrics_public=False) == "read"
     assert required_scope("POST", "/v1/chat/completions", metrics_public=False) == "read"
-    assert required_scope("GET", "/v1/models", metrics_public=False) == "read"
     assert required_scope("GET", "/", metrics_public=False) is None
-    assert required_scope("GET", "/static/app.js", metrics_public=False) is None
+    assert required_scope("GET", "/static/{name}", metrics_public=False) is None
+    # A path that reaches no route, or a route nobody listed as open, needs a key.
+    assert required_scope("GET", None, metrics_public=False) == "read"
+    assert required_scope("GET", "/some/new/route", metrics_public=False) == "read"
+
+
+def test_every_route_not_listed_as_open_refuses_an_anonymous_request(keyed):
+    """Deny by default, checked against the app's real route table."""
+    from service.api.routing import iter_routes
+    from service.api.security import OPEN_ROUTES
+
+    for route in iter_routes(keyed.app.router.routes):
+        path = getattr(route, "path", None)
+        if path is None or path in OPEN_ROUTES:
+            continue
+        concrete = path.replace("{article_id}", "auth-1").replace("{model}", "vnqa")
+        method = sorted(getattr(route, "methods", None) or {"POST"})[0]
+        response = keyed.request(method, concrete)
+        assert response.status_code == 401, (method, path, response.status_code)
 
 
 def test_no_keys_means_open(make_runtime):
