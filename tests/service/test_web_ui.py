@@ -12,18 +12,22 @@ from pathlib import Path
 import pytest
 
 from service.api.schemas import SEED_QUESTION
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, missing_component
 from tests.service.live import live_server  # noqa: F401  (session fixture)
 
 ARTIFACTS = REPO_ROOT / "test-artifacts"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 DRIVER = shutil.which("chromedriver")
 
-pytestmark = pytest.mark.skipif(
-    not (CHROMIUM and DRIVER),
-    reason="headless Chromium is not installed: run `make browser` "
-    "(apt-get install chromium chromium-driver)",
-)
+
+
+@pytest.fixture(autouse=True)
+def _needs_chromium() -> None:
+    if not (CHROMIUM and DRIVER):
+        missing_component(
+            "headless Chromium is not installed: run `make browser` "
+            "(apt-get install chromium chromium-driver)"
+        )
 
 
 @pytest.fixture(scope="module")
