@@ -284,3 +284,46 @@ def test_upload_is_parsed_off_the_event_loop(client, monkeypatch):
     response = upload(client, "thread.jsonl", jsonl(2, start=5000))
     assert response.status_code == 201, response.text
     assert seen == [False]
+
+
+# -- the same rules over MCP ------------------------------------------------------------
+
+
+def test_mcp_tools_apply_the_same_id_and_text_rules(make_runtime):
+    """``add_article``, ``summarize`` and ``search`` refuse what the HTTP API refuses, as
+    tool errors whose text says what to fix, and store nothing."""
+    import anyio
+    from mcp.server.mcpserver.exceptions import ToolError
+
+    from service.core.config import Settings
+    from service.mcp_server import build_mcp_server
+
+    runtime = make_runtime(**LIMITS)
+    server = build_mcp_server(lambda: runtime, Settings(_env_file=None, **LIMITS))
+
+    async def call(tool: str, arguments: dict) -> tuple[bool, str]:
+        """(refused, message or result)."""
+        try:
+            return False, str(await server.call_tool(tool, arguments))
+        except ToolError as exc:
+            return True, str(exc)
+
+    async def calls() -> None:
+        for article_id, needle in (
+            ("..", "reserved"),
+            ("a\u202eb", "U+202E"),
+            ("x" + S, "surrogate"),
+        ):
+            refused, text = await call("add_article", {"text": "Bài.", "id": article_id})
+            assert refused and needle in text, text
+        refused, text = await call("add_article", {"text": "Bài.", "date": "2025-11-27xx"})
+        assert refused and "'date'" in text, text
+        refused, text = await call("summarize", {"article_id": "x" + S})
+        assert refused and "lone surrogate" in text, text
+        refused, text = await call("search", {"query": "an ninh", "date_from": "2025-01-01x"})
+        assert refused and "date_from" in text, text
+        refused, text = await call("search", {"query": "an ninh" + S, "sources": [S]})
+        assert not refused, text
+        assert runtime.index.stats().articles == 0
+
+    anyio.run(calls)
