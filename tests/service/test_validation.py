@@ -140,6 +140,22 @@ def test_lookups_still_find_stored_ids_written_differently(client):
     assert response.status_code == 200, response.text
 
 
+@pytest.mark.parametrize(
+    "path", ["/v1/articles", "/v1/search", "/v1/summarize", "/v1/chat/completions"]
+)
+@pytest.mark.parametrize(
+    ("body", "needle"),
+    [
+        (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
+        (b'{"text": "x.", "id": ' + b"9" * 5000 + b"}", "4300 digits"),
+    ],
+)
+def test_json_bodies_python_cannot_read_are_a_400_saying_why(client, path, body, needle):
+    response = client.post(path, content=body, headers={"Content-Type": "application/json"})
+    assert response.status_code == 400, response.text
+    assert needle in error_of(response)["message"]
+
+
 # -- batches (finding 6) --------------------------------------------------------------
 
 
