@@ -10,6 +10,11 @@ after them) is first cut into pieces: at line breaks, then after clause punctuat
 (``;`` ``,`` ``:``), then between words, until each piece fits. Pieces are then packed
 and overlapped exactly like sentences, so no chunk exceeds ``max_syllables``.
 
+The work is linear in the article: its syllables are located once
+(:class:`models.vietnamese.SyllableCounter`) and every span is counted from them, each
+cutting level scans only the span it cuts, and packing looks back at most
+``overlap_sentences`` units.
+
 120 syllables is about 160–190 XLM-R tokens for Vietnamese (1.3–1.6 tokens a
 syllable), well under the 512-token window of multilingual-e5-small.
 """
@@ -21,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from index.documents import Article
-from models.vietnamese import Span, count_syllables, split_sentences
+from models.vietnamese import Span, SyllableCounter, split_sentences
 
 DEFAULT_MAX_SYLLABLES = 120
 DEFAULT_OVERLAP_SENTENCES = 1
@@ -95,45 +100,66 @@ _SPLITTERS: tuple[Callable[[str, Span], list[Span]], ...] = (
 )
 
 
-def _fit_lines(text: str, lines: list[Span], max_syllables: int) -> list[Span]:
+def _fit_lines(
+    text: str, lines: list[Span], max_syllables: int, syllables: SyllableCounter
+) -> list[Span]:
     """Fit each line, then glue every whole line to the piece after it while they fit.
 
     A sentence spans several lines only when captions or headings were merged into
     the sentence after them, so gluing backwards from the end keeps them with it.
     """
-    pieces: list[Span] = []
+    backwards: list[Span] = []  # the pieces from the last one back; reversed at the end
     for line in reversed(lines):
-        fitted = _fit(text, line, max_syllables, 1)
+        fitted = _fit(text, line, max_syllables, syllables, 1)
         if (
             len(fitted) == 1
-            and pieces
-            and count_syllables(text[line.start : pieces[0].end]) <= max_syllables
+            and backwards
+            and syllables.count(line.start, backwards[-1].end) <= max_syllables
         ):
-            pieces[0] = Span(line.start, pieces[0].end)
+            backwards[-1] = Span(line.start, backwards[-1].end)
         else:
-            pieces[:0] = fitted
-    return pieces
+            backwards.extend(reversed(fitted))
+    backwards.reverse()
+    return backwards
 
 
-def _fit(text: str, span: Span, max_syllables: int, level: int = 0) -> list[Span]:
+def _fit(
+    text: str, span: Span, max_syllables: int, syllables: SyllableCounter, level: int = 0
+) -> list[Span]:
     """Split ``span`` into pieces of at most ``max_syllables`` syllables, trying line
-    breaks, then clause punctuation, then word and syllable boundaries."""
-    if count_syllables(span.of(text)) <= max_syllables:
+    breaks, then clause punctuation, then word and syllable boundaries.
+
+    Each level scans only the span it cuts, and a piece goes one level deeper only
+    when it does not fit, so the work is linear in the span (four levels at most).
+    """
+    if syllables.of(span) <= max_syllables:
         return [span]
     if level == 0 and len(lines := _by_lines(text, span)) > 1:
-        return _fit_lines(text, lines, max_syllables)
+        return _fit_lines(text, lines, max_syllables, syllables)
     for depth in range(max(level, 1), len(_SPLITTERS)):
         pieces = _SPLITTERS[depth](text, span)
         if len(pieces) > 1:
-            return [fit for piece in pieces for fit in _fit(text, piece, max_syllables, depth)]
+            return [
+                fit
+                for piece in pieces
+                for fit in _fit(text, piece, max_syllables, syllables, depth)
+            ]
     return [span]  # unreachable for max_syllables >= 1: a single syllable always fits
 
 
-def chunk_units(text: str, max_syllables: int = DEFAULT_MAX_SYLLABLES) -> list[Span]:
+def chunk_units(
+    text: str,
+    max_syllables: int = DEFAULT_MAX_SYLLABLES,
+    syllables: SyllableCounter | None = None,
+) -> list[Span]:
     """The packing units of ``text``: its sentences, with any sentence longer than
-    ``max_syllables`` cut into pieces that fit."""
+    ``max_syllables`` cut into pieces that fit. ``syllables`` counts spans of ``text``
+    (built here when not given)."""
+    counter = syllables or SyllableCounter(text)
     return [
-        piece for sentence in split_sentences(text) for piece in _fit(text, sentence, max_syllables)
+        piece
+        for sentence in split_sentences(text)
+        for piece in _fit(text, sentence, max_syllables, counter)
     ]
 
 
@@ -180,8 +206,9 @@ def chunk_article(
     if overlap_sentences < 0:
         raise ValueError(f"overlap_sentences must be >= 0, got {overlap_sentences}")
     text = article.text
-    units = chunk_units(text, max_syllables)
-    counts = [count_syllables(unit.of(text)) for unit in units]
+    syllables = SyllableCounter(text)  # one scan; every span is then counted in O(log n)
+    units = chunk_units(text, max_syllables, syllables)
+    counts = [syllables.of(unit) for unit in units]
     chunks: list[Chunk] = []
     for position, (first, last) in enumerate(_pack(counts, max_syllables, overlap_sentences)):
         start, end = units[first].start, units[last - 1].end

@@ -33,9 +33,16 @@ SUPPORTED_SUFFIXES = (".jsonl", ".json", ".txt", ".md")
 
 _BLANK_RUN_RE = re.compile(r"\n{3,}")
 _SPACE_RUN_RE = re.compile(r"\s+")
-_ID_FORBIDDEN_RE = re.compile(r"[\x00-\x1f\x7f-\x9f/]")
-_ISO_DATE_RE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ].*)?")
-_DMY_DATE_RE = re.compile(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})")
+# ISO date, optionally followed by a time that must itself be ISO (checked on parsing).
+_ISO_DATE_RE = re.compile(r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})(?:[T ](?P<time>\S+))?")
+_DMY_DATE_RE = re.compile(r"([0-9]{1,2})[/.-]([0-9]{1,2})[/.-]([0-9]{4})")
+# Unicode categories an id may not hold: controls, format characters (bidi controls,
+# zero-width characters), lone surrogates, line and paragraph separators.
+_ID_FORBIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
+# Ids that are path segments of their own: /v1/articles/. and /v1/articles/.. .
+_ID_RESERVED = frozenset({".", ".."})
+# Python refuses to convert longer digit strings to int (CVE-2020-10735).
+MAX_JSON_INT_DIGITS = 4300
 _FIRST_SENTENCE_RE = re.compile(r".+?[.!?…](?=\s|$)")
 _CLOSING_PUNCTUATION = tuple(".!?…;:,")
 
@@ -129,49 +136,109 @@ def clean_article_text(text: str) -> str:
     return body
 
 
-def _clean_line(value: str) -> str | None:
-    """Normalize a one-line field (title, author…): single spaces, ``None`` when empty."""
+def clean_line(value: str) -> str | None:
+    """Normalize a one-line field (title, source, author…): NFC, no control characters,
+    single spaces, ``None`` when empty. Filters on such a field clean their values with
+    this too, so they match what is stored."""
     value = _SPACE_RUN_RE.sub(" ", normalize(value).replace("\ufeff", "")).strip()
     return value or None
 
 
-def parse_date(value: str) -> str:
-    """Parse ``YYYY-MM-DD`` (a trailing time is ignored) or ``DD/MM/YYYY`` to ISO.
+def parse_date(value: str, field: str = "date", *, day_first: bool = True) -> str:
+    """Parse a date to ISO ``YYYY-MM-DD``: ``YYYY-MM-DD``, optionally followed by an ISO
+    time (``T08:30:00+07:00``, which is dropped), or, when ``day_first``, ``DD/MM/YYYY``.
 
-    Raises :class:`ArticleFormatError` (field ``date``) when the value is not a date.
+    Nothing else may follow: ``2025-11-27junk`` is refused. Raises
+    :class:`ArticleFormatError` naming ``field`` when the value is not such a date.
     """
     raw = value.strip()
+    accepted = "YYYY-MM-DD or DD/MM/YYYY" if day_first else "YYYY-MM-DD, e.g. 2025-11-27"
     if match := _ISO_DATE_RE.fullmatch(raw):
-        year, month, day = (int(g) for g in match.groups())
-    elif match := _DMY_DATE_RE.fullmatch(raw):
+        year, month, day = (int(g) for g in match.groups()[:3])
+        if (time := match.group("time")) is not None:
+            try:
+                dt.time.fromisoformat(time)
+            except ValueError:
+                raise ArticleFormatError(
+                    f"field {field!r}: {value!r} has {time!r} after the date, which is not "
+                    f"an ISO time; send {accepted}",
+                    field=field,
+                ) from None
+    elif day_first and (match := _DMY_DATE_RE.fullmatch(raw)):
         day, month, year = (int(g) for g in match.groups())
     else:
         raise ArticleFormatError(
-            f"field 'date': {value!r} is not a date; use YYYY-MM-DD or DD/MM/YYYY",
-            field="date",
+            f"field {field!r}: {value!r} is not a date; use {accepted}", field=field
         )
     try:
         return dt.date(year, month, day).isoformat()
     except ValueError as exc:
         raise ArticleFormatError(
-            f"field 'date': {value!r} is not a valid calendar date ({exc})", field="date"
+            f"field {field!r}: {value!r} is not a valid calendar date ({exc})", field=field
         ) from None
 
 
-def _clean_id(value: str) -> str | None:
-    """Validate a caller-supplied id; ``None`` when it is blank."""
+def _character_problem(value: str) -> str | None:
+    """What makes ``value`` unfit for an id, naming the first bad character, or None."""
+    for char in value:
+        category = unicodedata.category(char)
+        if category in _ID_FORBIDDEN_CATEGORIES:
+            name = unicodedata.name(char, "")
+            kind = {
+                "Cc": "a control character",
+                "Cf": "a format character (bidi control or zero-width)",
+                "Cs": "a lone surrogate (invalid Unicode)",
+            }.get(category, "a line or paragraph separator")
+            return f"U+{ord(char):04X}{f' {name}' if name else ''}, {kind}"
+    return None
+
+
+def clean_article_id(value: str, field: str = "id") -> str | None:
+    """The id a new article is stored under: NFC, stripped; ``None`` when blank (the
+    caller derives one from the content).
+
+    Refused (:class:`ArticleFormatError` naming ``field``): more than
+    :data:`MAX_ID_LENGTH` characters, ``/``, the ids ``.`` and ``..``, and control,
+    format (bidi, zero-width), surrogate and line-separator characters. Every
+    interface (HTTP, upload, MCP, CLI) stores ids through this function.
+    """
     cleaned = unicodedata.normalize("NFC", value).strip()
     if not cleaned:
         return None
     if len(cleaned) > MAX_ID_LENGTH:
         raise ArticleFormatError(
-            f"field 'id': {len(cleaned)} characters long, at most {MAX_ID_LENGTH} allowed",
-            field="id",
+            f"field {field!r}: {len(cleaned)} characters long, at most {MAX_ID_LENGTH} allowed",
+            field=field,
         )
-    if _ID_FORBIDDEN_RE.search(cleaned):
+    if cleaned in _ID_RESERVED:
         raise ArticleFormatError(
-            f"field 'id': {cleaned!r} contains '/' or a control character; remove them",
-            field="id",
+            f"field {field!r}: {cleaned!r} is reserved (a path segment); choose another id",
+            field=field,
+        )
+    problem = "'/'" if "/" in cleaned else _character_problem(cleaned)
+    if problem:
+        raise ArticleFormatError(
+            f"field {field!r}: {_preview(cleaned)} contains {problem}; remove it", field=field
+        )
+    return cleaned
+
+
+def lookup_article_id(value: str, field: str = "article_id") -> str:
+    """An id to look an article up by, cleaned as stored ids are (NFC, stripped).
+
+    Raises :class:`ArticleFormatError` naming ``field`` when it is blank or holds a
+    lone surrogate, which no stored id can hold (and SQLite cannot encode). Ids that
+    :func:`clean_article_id` would refuse otherwise are merely not found, so articles
+    stored before a rule was added stay reachable.
+    """
+    cleaned = unicodedata.normalize("NFC", value).strip()
+    if not cleaned:
+        raise ArticleFormatError(f"field {field!r}: is empty; send an article id", field=field)
+    if any(unicodedata.category(c) == "Cs" for c in cleaned):
+        raise ArticleFormatError(
+            f"field {field!r}: {_preview(cleaned)} contains a lone surrogate (invalid "
+            "Unicode), which no article id holds; send valid UTF-8 text",
+            field=field,
         )
     return cleaned
 
@@ -223,25 +290,25 @@ def make_article(
 ) -> Article:
     """Validate and normalize fields into an :class:`Article`.
 
-    ``text`` must be non-empty after normalization; ``date`` may be ``YYYY-MM-DD`` or
-    ``DD/MM/YYYY`` and is stored as ISO; ``id`` is stripped, at most 200 characters,
-    without ``/`` or control characters, and derived from title and text when absent
-    (from the title given here, not the derived one). A missing title is derived from
+    ``text`` must be non-empty after normalization; ``date`` is checked by
+    :func:`parse_date` and stored as ISO; ``id`` by :func:`clean_article_id`, and
+    derived from title and text when absent (from the title given here, not the
+    derived one). A missing title is derived from
     the first sentence. Raises :class:`ArticleFormatError` naming the field at fault.
     """
     body = clean_article_text(text)
     if title is not None and looks_like_html(title):
         title = html_to_text(title)
-    given_title = _clean_line(title) if title is not None else None
-    article_id = _clean_id(id) if id is not None else None
+    given_title = clean_line(title) if title is not None else None
+    article_id = clean_article_id(id) if id is not None else None
     return Article(
         id=article_id or derive_article_id(body, given_title),
         text=body,
         title=given_title or derive_title(body),
         date=parse_date(date) if date is not None and date.strip() else None,
-        source=_clean_line(source) if source is not None else None,
-        url=_clean_line(url) if url is not None else None,
-        author=_clean_line(author) if author is not None else None,
+        source=clean_line(source) if source is not None else None,
+        url=clean_line(url) if url is not None else None,
+        author=clean_line(author) if author is not None else None,
     )
 
 
@@ -330,7 +397,12 @@ def _string_field(obj: Mapping[str, Any], name: str) -> str | None:
 
 
 def _preview(value: Any) -> str:
-    text = json.dumps(value, ensure_ascii=False)
+    """``value`` as JSON, cut to 40 characters, with invisible and invalid characters
+    (bidi controls, lone surrogates…) escaped so the message prints and encodes."""
+    text = "".join(
+        f"\\u{ord(c):04x}" if unicodedata.category(c) in _ID_FORBIDDEN_CATEGORIES else c
+        for c in json.dumps(value, ensure_ascii=False)
+    )
     return text if len(text) <= 40 else text[:37] + "..."
 
 
@@ -462,13 +534,39 @@ def _markdown_article(raw: str) -> Article:
     )
 
 
-def _json_articles(raw: str, where: str) -> Iterator[Article]:
-    try:
-        data = json.loads(raw)
-    except json.JSONDecodeError as exc:
+def _json_int(digits: str) -> int:
+    """``int(digits)``, refusing what Python would refuse with an unhelpful message."""
+    if len(digits.lstrip("-")) > MAX_JSON_INT_DIGITS:
         raise ArticleFormatError(
-            f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}", where=where
+            f"a number of {len(digits.lstrip('-'))} digits; numbers may have at most "
+            f"{MAX_JSON_INT_DIGITS} (send long ids as strings)"
+        )
+    return int(digits)
+
+
+def load_json(raw: str, where: str, *, line: bool = False) -> Any:
+    """``json.loads(raw)``, every failure an :class:`ArticleFormatError` located at
+    ``where``: a syntax error (with its line and column), nesting deeper than the
+    parser's recursion limit, a number with more than :data:`MAX_JSON_INT_DIGITS`
+    digits. ``line`` says ``raw`` is one line of a JSON Lines file."""
+    try:
+        return json.loads(raw, parse_int=_json_int)
+    except json.JSONDecodeError as exc:
+        at = f"column {exc.colno}" if line else f"line {exc.lineno}, column {exc.colno}"
+        hint = "; each line must hold one complete JSON object" if line else ""
+        raise ArticleFormatError(f"invalid JSON at {at}: {exc.msg}{hint}", where=where) from None
+    except ArticleFormatError as exc:
+        raise exc.located(where) from None
+    except RecursionError:
+        raise ArticleFormatError(
+            "JSON nested too deeply to read; an article is an object of strings, "
+            'in a list or in {"articles": [...]}',
+            where=where,
         ) from None
+
+
+def _json_articles(raw: str, where: str) -> Iterator[Article]:
+    data = load_json(raw, where)
     if isinstance(data, Mapping) and "articles" in data:
         data = data["articles"]
         if not isinstance(data, list):
@@ -491,31 +589,26 @@ def _jsonl_articles(raw: str, where: str) -> Iterator[Article]:
         if not line.strip():
             continue
         at = f"{where}:{number}"
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise ArticleFormatError(
-                f"invalid JSON at column {exc.colno}: {exc.msg}; "
-                "each line must hold one complete JSON object",
-                where=at,
-            ) from None
-        yield article_from_mapping(obj, where=at)
+        yield article_from_mapping(load_json(line, at, line=True), where=at)
 
 
-def _file_articles(path: Path) -> Iterator[Article]:
-    where = str(path)
-    suffix = path.suffix.lower()
+def parse_file(data: bytes, name: str) -> Iterator[Article]:
+    """Yield the articles in the bytes of a file called ``name``, parsed by its suffix
+    (``.jsonl``, ``.json``, ``.txt`` or ``.md``); errors name ``name`` (and the line
+    for JSONL). Articles come one at a time, so a caller can stop early (a count
+    limit) without parsing the rest."""
+    suffix = Path(name).suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
         raise ArticleFormatError(
             f"unsupported file type {suffix or '(none)'!r}; use one of "
             + ", ".join(SUPPORTED_SUFFIXES),
-            where=where,
+            where=name,
         )
-    raw = _decode(path.read_bytes(), where)
+    raw = _decode(data, name)
     if suffix == ".jsonl":
-        yield from _jsonl_articles(raw, where)
+        yield from _jsonl_articles(raw, name)
     elif suffix == ".json":
-        yield from _json_articles(raw, where)
+        yield from _json_articles(raw, name)
     else:
         try:
             if suffix == ".md":
@@ -525,7 +618,14 @@ def _file_articles(path: Path) -> Iterator[Article]:
             else:
                 yield _plain_text_article(raw)
         except ArticleFormatError as exc:
-            raise exc.located(where) from None
+            raise exc.located(name) from None
+
+
+def _file_articles(path: Path) -> Iterator[Article]:
+    if path.suffix.lower() not in SUPPORTED_SUFFIXES:  # before reading an unknown file
+        yield from parse_file(b"", str(path))
+        return
+    yield from parse_file(path.read_bytes(), str(path))
 
 
 def _is_hidden(path: Path, root: Path) -> bool:

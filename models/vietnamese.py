@@ -8,10 +8,16 @@ a quote's trailing attribution — are merged into a neighbouring sentence.
 
 from __future__ import annotations
 
+import bisect
+import logging
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
+
+logger = logging.getLogger(__name__)
 
 _WORD_RE = re.compile(r"\w+", re.UNICODE)
 _PARAGRAPH_RE = re.compile(r"[^\n]+")
@@ -68,11 +74,72 @@ def count_syllables(text: str) -> int:
     return sum(1 for _ in _WORD_RE.finditer(text))
 
 
-@lru_cache(maxsize=1)
-def _sent_tokenize():
-    from underthesea import sent_tokenize  # imported lazily: loading takes ~1 s
+class SyllableCounter:
+    """Syllable counts of any span of one text, after a single scan of it.
 
-    return sent_tokenize
+    ``count(start, end) == count_syllables(text[start:end])`` (a syllable cut by a span
+    edge counts once, as it does in the substring), in ``O(log n)`` instead of a scan
+    of the span: callers that count many overlapping spans stay linear in the text.
+    """
+
+    def __init__(self, text: str) -> None:
+        self._starts: list[int] = []
+        self._ends: list[int] = []
+        for match in _WORD_RE.finditer(text):
+            self._starts.append(match.start())
+            self._ends.append(match.end())
+
+    def count(self, start: int, end: int) -> int:
+        """Syllables overlapping ``[start, end)``."""
+        if start >= end:
+            return 0
+        # Runs starting before ``end``, less those ending at or before ``start``.
+        return bisect.bisect_left(self._starts, end) - bisect.bisect_right(self._ends, start)
+
+    def of(self, span: Span) -> int:
+        """Syllables in ``span``."""
+        return self.count(span.start, span.end)
+
+
+@lru_cache(maxsize=1)
+def _sent_tokenize() -> Callable[[str], list[str]]:
+    """underthesea's sentence tokenizer, with its abbreviation look-back bounded.
+
+    underthesea 9's Punkt tokenizer walks back over the whole run of letters, digits
+    and dots before every full stop to test for an abbreviation, so a paragraph such
+    as ``"Ab.Ab.Ab.…"`` costs time quadratic in its length. Any run longer than the
+    longest abbreviation is no abbreviation, so the walk stops there: the sentences
+    are the library's own, in linear time.
+    """
+    import underthesea.pipeline.sent_tokenize as punkt  # lazily: loading takes ~1 s
+
+    punkt.sent_tokenize("")  # loads the model and its abbreviations
+    model = getattr(punkt, "sentence_tokenizer", None)
+    base = getattr(punkt, "PunktSentenceTokenizer", None)
+    if model is None or base is None or not hasattr(base, "_get_preceding_word"):
+        logger.warning(
+            "underthesea's sentence tokenizer is not the one vnqa bounds (underthesea 9); "
+            "its abbreviation look-back may be quadratic on long runs without spaces"
+        )
+        return punkt.sent_tokenize
+    return _bounded_punkt(base, set(model.abbrev_types)).sentences_from_text
+
+
+def _bounded_punkt(base: type, abbrev_types: set[str]) -> Any:
+    """An instance of underthesea's ``PunktSentenceTokenizer`` whose look-back for an
+    abbreviation stops one character past the longest abbreviation."""
+    # Lower-casing never shortens a string, so a longer word is never an abbreviation.
+    longest = max((len(a) for a in abbrev_types), default=0) + 1
+
+    class BoundedPunkt(base):  # type: ignore[misc, valid-type]
+        def _get_preceding_word(self, text: str, pos: int) -> str | None:
+            start = pos - 1
+            floor = max(-1, pos - 1 - longest)
+            while start > floor and (text[start].isalnum() or text[start] == "."):
+                start -= 1
+            return text[start + 1 : pos] or None
+
+    return BoundedPunkt(abbrev_types)
 
 
 def _locate(text: str, pieces: list[str], base: int) -> list[Span]:
@@ -109,7 +176,7 @@ def _is_fragment(sentence: str) -> bool:
 
 def _is_attribution(sentence: str) -> bool:
     """A quote's trailing attribution such as "”- Bí thư Tỉnh ủy nhấn mạnh."."""
-    stripped = sentence.strip().lstrip("”\"’»)").lstrip()
+    stripped = sentence.strip().lstrip('”"’»)').lstrip()
     return bool(stripped) and (stripped[0] in "-–—" or stripped[0].islower())
 
 

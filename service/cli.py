@@ -31,7 +31,7 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from index.documents import Article, ArticleFormatError, load_articles
+from index.documents import Article, ArticleFormatError, load_articles, lookup_article_id
 from index.engine import IndexLockedError, IndexMismatchError
 from models.errors import ModelNotAvailableError
 from service.answering import Answer, ArticleNotFoundError
@@ -296,11 +296,12 @@ def summarize(
             results = [(a.title, summarizer.summarize(a.text, max_words=words)) for a in articles]
         else:
             assert article_id is not None
+            wanted = lookup_article_id(article_id, "--article-id")  # before loading models
             runtime = build_runtime(settings)
             try:
-                article = runtime.index.get_article(article_id)
+                article = runtime.index.get_article(wanted)
                 if article is None:
-                    raise ArticleNotFoundError(article_id)
+                    raise ArticleNotFoundError(wanted)
                 results = [(article.title, runtime.answerer.summarize_text(article.text, words))]
             finally:
                 runtime.close()

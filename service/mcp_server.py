@@ -19,7 +19,8 @@ from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, Field
 
-from index.documents import ArticleFormatError, make_article
+from index.documents import ArticleFormatError, lookup_article_id, make_article
+from models.vietnamese import normalize
 from service.answering import ArticleNotFoundError
 from service.api.schemas import ArticleMeta, FiltersIn, PassageOut, SearchResult, SummaryOut
 from service.chat import answer_pieces
@@ -103,7 +104,11 @@ def build_mcp_server(
     )
 
     def check_text(value: str, what: str, limit: int, setting: str) -> str:
-        value = value.strip()
+        if len(value) > limit:  # before the work of normalizing
+            raise ToolInputError(
+                f"{what} has {len(value)} characters; the limit is {limit} ({setting})"
+            )
+        value = normalize(value).strip()  # as the HTTP API: NFC, no control characters
         if not value:
             raise ToolInputError(f"{what} is empty; write some Vietnamese text")
         if len(value) > limit:
@@ -207,8 +212,9 @@ def build_mcp_server(
             summary = await run(answerer.summarize_text, text, max_words)
         else:
             try:
-                summary = await run(answerer.summarize_article, str(article_id), max_words)
-            except ArticleNotFoundError as exc:
+                wanted = lookup_article_id(str(article_id))
+                summary = await run(answerer.summarize_article, wanted, max_words)
+            except (ArticleFormatError, ArticleNotFoundError) as exc:
                 raise ToolInputError(str(exc)) from None
         return SummaryOut.from_summary(summary)
 

@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from index.documents import ArticleFormatError
+from index.documents import MAX_JSON_INT_DIGITS, ArticleFormatError
 from index.engine import IndexLockedError, IndexMismatchError
 from models.errors import ModelNotAvailableError
 from service.answering import ArticleNotFoundError
@@ -237,10 +237,28 @@ async def _http_handler(request: Request, exc: StarletteHTTPException) -> JSONRe
         message = f"No route {request.method} {request.url.path}; the API is described at /docs."
     elif exc.status_code == 405:
         message = f"{request.method} is not allowed on {request.url.path}; see /docs."
+    elif exc.status_code == 400 and (unreadable := _unreadable_json(exc.__cause__)):
+        message = unreadable
     response = error_response(exc.status_code, code, message)
     if exc.headers:
         response.headers.update(exc.headers)
     return response
+
+
+def _unreadable_json(cause: BaseException | None) -> str | None:
+    """What to fix when FastAPI could not parse a JSON body for a reason other than its
+    syntax (its own message is "There was an error parsing the body"), else None."""
+    if isinstance(cause, RecursionError):
+        return (
+            "The request body's JSON is nested too deeply to read; send the documented "
+            "objects (see /docs), a few levels deep."
+        )
+    if isinstance(cause, ValueError) and "digits" in str(cause):  # int(str) over its limit
+        return (
+            f"The request body holds a number with more than {MAX_JSON_INT_DIGITS} digits; "
+            "send numbers of sensible size (long ids as strings)."
+        )
+    return None
 
 
 async def _unhandled_handler(request: Request, exc: Exception) -> JSONResponse:

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from models.vietnamese import normalize
 from service.api.schemas import SEED_QUESTION, FiltersIn, PassageOut
 
 MODEL_ID = "vnqa"
@@ -39,12 +40,14 @@ class ChatMessageIn(BaseModel):
     )
 
     def text(self) -> str:
-        """The message's text, with the text parts of a multi-part content joined."""
+        """The message's text, with the text parts of a multi-part content joined, cleaned
+        as stored text is (NFC, no control characters or lone surrogates): every turn may
+        reach the retrieval query, the token counts and the response."""
         if self.content is None:
             return ""
         if isinstance(self.content, str):
-            return self.content
-        return "\n".join(p.text for p in self.content if p.type == "text" and p.text)
+            return normalize(self.content)
+        return normalize("\n".join(p.text for p in self.content if p.type == "text" and p.text))
 
 
 class StreamOptions(BaseModel):
@@ -68,6 +71,13 @@ class ChatCompletionRequest(BaseModel):
     )
 
     model: str = Field(MODEL_ID, description="Tên mô hình; mọi tên đều được trả lời bằng vnqa.")
+
+    @field_validator("model")
+    @classmethod
+    def _clean_model(cls, value: str) -> str:
+        # Echoed in the response: a lone surrogate there could not be encoded.
+        return normalize(value).strip() or MODEL_ID
+
     messages: list[ChatMessageIn] = Field(
         description="Hội thoại; tin nhắn `user` cuối cùng là câu hỏi, các câu trước giúp tìm kiếm."
     )

@@ -6,7 +6,6 @@ checked in the routes; what is fixed (non-blank text, ISO dates) is checked here
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -19,6 +18,7 @@ from pydantic import (
     model_validator,
 )
 
+from index.documents import clean_line, lookup_article_id, parse_date
 from index.engine import IndexStats, SearchFilters, SearchHit, StoredArticle
 from models.summarization.base import Summary
 from service.answering import Answer, Passage
@@ -78,7 +78,9 @@ class ArticleIn(BaseModel):
         None, description="Ngày đăng: YYYY-MM-DD (hoặc DD/MM/YYYY).", examples=["2025-11-27"]
     )
     source: str | None = Field(None, description="Nguồn tin.", examples=["nghean.gov.vn"])
-    url: str | None = Field(None, description="Đường dẫn bài gốc.", examples=["https://nghean.gov.vn/"])
+    url: str | None = Field(
+        None, description="Đường dẫn bài gốc.", examples=["https://nghean.gov.vn/"]
+    )
     author: str | None = Field(None, description="Tác giả.", examples=["Phan Quỳnh"])
 
     @field_validator("text")
@@ -179,12 +181,7 @@ class Deleted(BaseModel):
 
 
 def _iso_date(value: str | None, name: str) -> str | None:
-    if value is None:
-        return None
-    try:
-        return dt.date.fromisoformat(value.strip()).isoformat()
-    except ValueError:
-        raise ValueError(f"{name} must be an ISO date such as 2025-11-27, got {value!r}") from None
+    return None if value is None else parse_date(value, name, day_first=False)
 
 
 class FiltersIn(BaseModel):
@@ -206,6 +203,19 @@ class FiltersIn(BaseModel):
     date_to: str | None = Field(
         None, description="Đến ngày (ISO, tính cả ngày này).", examples=["2025-11-30"]
     )
+
+    @field_validator("article_ids")
+    @classmethod
+    def _check_ids(cls, value: list[str] | None) -> list[str] | None:
+        if value is None:
+            return None
+        return [lookup_article_id(v, f"article_ids[{i}]") for i, v in enumerate(value)]
+
+    @field_validator("sources")
+    @classmethod
+    def _check_sources(cls, value: list[str] | None) -> list[str] | None:
+        # Cleaned as stored sources are (NFC, no control characters or lone surrogates).
+        return None if value is None else [s for v in value if (s := clean_line(v))]
 
     @field_validator("date_from")
     @classmethod
@@ -387,7 +397,7 @@ class SummarizeRequest(BaseModel):
         if self.text is not None:
             _not_blank(self.text, "text")
         if self.article_id is not None:
-            _not_blank(self.article_id, "article_id")
+            self.article_id = lookup_article_id(self.article_id, "article_id")
         return self
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
+from itertools import islice
 from pathlib import Path
 
 import pytest
@@ -13,9 +14,13 @@ from index.documents import (
     Article,
     ArticleFormatError,
     article_from_mapping,
+    clean_article_id,
     derive_article_id,
     load_articles,
+    lookup_article_id,
     make_article,
+    parse_date,
+    parse_file,
     parse_seed,
 )
 from models.vietnamese import count_syllables
@@ -437,3 +442,84 @@ def test_unsupported_or_missing_paths(tmp_path: Path) -> None:
         list(load_articles(write(tmp_path / "x.csv", "a,b")))
     with pytest.raises(FileNotFoundError):
         list(load_articles(tmp_path / "missing"))
+
+
+# ----------------------------------------------------------------- ids, dates, JSON limits
+
+
+@pytest.mark.parametrize(
+    ("value", "needle"),
+    [
+        (".", "reserved"),
+        ("..", "reserved"),
+        ("a/b", "'/'"),
+        ("a\ud800b", "lone surrogate"),
+        ("a\u202eb", "U+202E RIGHT-TO-LEFT OVERRIDE"),
+        ("a\u061cb", "U+061C"),  # Arabic letter mark, a bidi control
+        ("a\u200db", "U+200D"),  # zero-width joiner
+        ("a\u2029b", "U+2029"),
+        ("a\x85b", "U+0085"),
+        ("x" * 201, "at most 200"),
+    ],
+)
+def test_clean_article_id_refuses(value: str, needle: str) -> None:
+    with pytest.raises(ArticleFormatError, match=re.escape(needle)) as info:
+        clean_article_id(value)
+    assert info.value.field == "id"
+    str(info.value).encode("utf-8")  # the message itself is valid UTF-8
+
+
+@pytest.mark.parametrize(("value", "cleaned"), [(" bài-1 ", "bài-1"), ("...", "..."),
+                                                 ("a.b", "a.b"), ("  ", None)])
+def test_clean_article_id_accepts(value: str, cleaned: str | None) -> None:
+    assert clean_article_id(value) == cleaned
+
+
+def test_lookup_article_id_cleans_like_stored_ids_and_refuses_surrogates() -> None:
+    assert lookup_article_id(" Ha\u0300-No\u0323\u0302i ") == "Hà-Nội"
+    assert lookup_article_id("..") == ".."  # not found, rather than refused
+    for value in ("\ud800", "  "):
+        with pytest.raises(ArticleFormatError, match="'article_ids\\[2\\]'"):
+            lookup_article_id(value, "article_ids[2]")
+
+
+@pytest.mark.parametrize(
+    "value", ["2025-11-27junk", "2025-11-27T08:30:00 x", "2025-11-27Tx", "2025-11-27 8h",
+              "2025-11-27T08:30:00+07:00junk", "٢٠٢٥-١١-٢٧", "20251127"],
+)
+def test_dates_refuse_anything_after_the_date_but_an_iso_time(value: str) -> None:
+    with pytest.raises(ArticleFormatError, match="'date'"):
+        parse_date(value)
+
+
+def test_iso_filter_dates_refuse_day_first() -> None:
+    assert parse_date("2025-11-27T08:30Z", "date_from", day_first=False) == "2025-11-27"
+    with pytest.raises(ArticleFormatError, match="'date_from'.*YYYY-MM-DD"):
+        parse_date("27/11/2025", "date_from", day_first=False)
+
+
+@pytest.mark.parametrize(
+    ("data", "needle"),
+    [
+        (b"[" * 50_000 + b"]" * 50_000, "nested too deeply"),
+        (b'{"text": "x.", "id": ' + b"1" * 4301 + b"}", "4301 digits"),
+        (b'{"text": "x.", "n": -' + b"1" * 9000 + b"}", "9000 digits"),
+    ],
+)
+def test_json_that_python_cannot_read_is_a_format_error(data: bytes, needle: str) -> None:
+    for name, body in (("a.json", data), ("a.jsonl", data + b"\n")):
+        with pytest.raises(ArticleFormatError, match=needle) as info:
+            list(parse_file(body, name))
+        assert name in str(info.value)
+
+
+def test_long_integer_ids_within_python_limits_still_work() -> None:
+    (article,) = parse_file(b'{"text": "x.", "id": 12345}', "a.json")
+    assert article.id == "12345"
+
+
+def test_parse_file_yields_lazily_so_callers_can_stop_early() -> None:
+    data = b'{"text": "a."}\n{"text": "b."}\n{not json\n'
+    assert [a.text for a in islice(parse_file(data, "x.jsonl"), 2)] == ["a.", "b."]
+    with pytest.raises(ArticleFormatError, match="x.jsonl:3"):
+        list(parse_file(data, "x.jsonl"))

@@ -140,6 +140,7 @@ def test_summarize_stored_article(runner, cli_env, ingested):
         (["ingest", "/khong/co/thu/muc"], "no such file"),
         (["summarize"], "exactly one"),
         (["summarize", "--article-id", "khong-co"], "khong-co"),
+        (["summarize", "--article-id", "x\udcff"], "lone surrogate"),  # undecodable argv byte
         (["ask", "   "], "empty"),
     ],
 )

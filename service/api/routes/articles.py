@@ -9,7 +9,8 @@ from starlette.concurrency import run_in_threadpool
 
 from index.documents import Article, ArticleFormatError, make_article
 from service.api.deps import IndexDep, SettingsDep, WriteOffloadDep
-from service.api.errors import ApiError, InvalidRequestError, LimitExceededError
+from service.api.errors import ApiError, InvalidRequestError
+from service.api.limits import check_batch_size, check_text_size
 from service.api.schemas import (
     ArticleBatchIn,
     ArticleDetail,
@@ -49,27 +50,17 @@ _EXAMPLES = {
 
 
 def validate_articles(items: list[ArticleIn], settings: Settings, *, batch: bool) -> list[Article]:
-    """Check every article against the limits and build them; stores nothing.
+    """Check every article against the limits and rules and build them; stores nothing.
 
-    Raises a 422 naming the first offending article (``articles[i]`` in a batch).
+    Raises a 422 naming the first offending article (``articles[i]`` in a batch), so a
+    batch with one bad article is refused whole. Every rule the store relies on (ids,
+    dates, text that encodes) is checked here by :func:`make_article`.
     """
-    if len(items) > settings.max_batch_articles:
-        raise LimitExceededError(
-            f"articles: {len(items)} articles in one request; the limit is "
-            f"{settings.max_batch_articles} (VNQA_MAX_BATCH_ARTICLES). Split the batch.",
-            "VNQA_MAX_BATCH_ARTICLES",
-            settings.max_batch_articles,
-        )
+    check_batch_size(len(items), settings, "articles")
     articles: list[Article] = []
     for i, item in enumerate(items):
         where = f"articles[{i}]" if batch else "article"
-        if len(item.text) > settings.max_text_chars:
-            raise LimitExceededError(
-                f"{where}.text: {len(item.text)} characters; the limit is "
-                f"{settings.max_text_chars} (VNQA_MAX_TEXT_CHARS). Split the article.",
-                "VNQA_MAX_TEXT_CHARS",
-                settings.max_text_chars,
-            )
+        check_text_size(len(item.text), settings, f"{where}.text", "Split the article.")
         try:
             articles.append(make_article(**item.model_dump()))
         except ArticleFormatError as exc:
@@ -82,7 +73,7 @@ def validate_articles(items: list[ArticleIn], settings: Settings, *, batch: bool
     status_code=201,
     response_model=IngestResponse,
     summary="Lưu một hoặc nhiều bài báo",
-    description="Gửi một bài báo hoặc `{\"articles\": [...]}`. Mọi bài được kiểm tra trước khi "
+    description='Gửi một bài báo hoặc `{"articles": [...]}`. Mọi bài được kiểm tra trước khi '
     "lưu; một bài lỗi thì không bài nào được lưu. Cùng `id` thì bài mới thay bài cũ.",
 )
 async def add_articles(

@@ -6,7 +6,8 @@ from fastapi import APIRouter
 
 from index.documents import ArticleFormatError, clean_article_text
 from service.api.deps import AnswererDep, OffloadDep, SettingsDep
-from service.api.errors import InvalidRequestError, LimitExceededError
+from service.api.errors import InvalidRequestError
+from service.api.limits import check_text_size
 from service.api.routes.search import check_max_words
 from service.api.schemas import SummarizeRequest, SummarizeResponse, SummaryOut
 
@@ -20,13 +21,7 @@ async def summarize(
     """Summarize ``text``, or the stored article ``article_id`` (404 if unknown)."""
     max_words = check_max_words(body.max_words, settings)
     if body.text is not None:
-        if len(body.text) > settings.max_text_chars:
-            raise LimitExceededError(
-                f"text: {len(body.text)} characters; the limit is {settings.max_text_chars} "
-                "(VNQA_MAX_TEXT_CHARS). Send a shorter text.",
-                "VNQA_MAX_TEXT_CHARS",
-                settings.max_text_chars,
-            )
+        check_text_size(len(body.text), settings, "text", "Send a shorter text.")
         try:  # the same cleaning as a stored article: HTML to text, NFC, no control chars
             text = clean_article_text(body.text)
         except ArticleFormatError as exc:
