@@ -293,8 +293,8 @@ def make_article(
     ``text`` must be non-empty after normalization; ``date`` is checked by
     :func:`parse_date` and stored as ISO; ``id`` by :func:`clean_article_id`, and
     derived from title and text when absent (from the title given here, not the
-    derived one). A missing title is derived from
-    the first sentence. Raises :class:`ArticleFormatError` naming the field at fault.
+    derived one). A missing title is derived from the first sentence. Raises
+    :class:`ArticleFormatError` naming the field at fault.
     """
     body = clean_article_text(text)
     if title is not None and looks_like_html(title):
