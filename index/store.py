@@ -429,9 +429,11 @@ class _Transaction:
         if exc_type is None:
             try:
                 self._db.execute("COMMIT")
-                return False
             except sqlite3.Error as commit_exc:
                 failure = commit_exc
+            else:
+                self._checkpoint()
+                return False
         if self._db.in_transaction:  # SQLite may have rolled back already
             self._db.execute("ROLLBACK")
         if _is_full(failure):
@@ -439,6 +441,14 @@ class _Transaction:
         if exc_type is None:
             raise failure
         return False  # the body's exception goes on
+
+    def _checkpoint(self) -> None:
+        """Copy the commit into the main file at once, so the log never holds more than
+        the transaction in progress: a damaged log then costs nothing committed."""
+        try:
+            self._db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        except sqlite3.Error:  # a full disk: the commit is safe in the log meanwhile
+            pass
 
     def _raise(self, exc: BaseException) -> None:
         if _is_full(exc):
