@@ -149,12 +149,15 @@ class LostCommits:
         ids = (f" (chunk ids {self.first_id}-{self.last_id})" if self.vectors else "")
         after = (f"; articles stored after {self.newest_article} are likely among them"
                  if self.newest_article else "")
+        generations = (
+            f", and mirrors store generation {self.vectors_generation} while the store is "
+            f"at {self.store_generation}" if self.vectors_generation is not None else ""
+        )
         return (
             f"{directory / _DB_FILE} lost commits: {DENSE_FILE} holds {self.vectors} vectors"
-            f"{ids} for chunks the store never recorded, and mirrors store generation "
-            f"{self.vectors_generation} while the store is at {self.store_generation}"
-            f"{after}. Serving read-only; the evidence is kept in {kept or directory}. Stop "
-            "the server and run `vnqa repair` (it backs the files up first)."
+            f"{ids} for chunks the store never recorded{generations}{after}. Serving "
+            f"read-only; the evidence is kept in {kept or directory}. Stop the server and "
+            "run `vnqa repair` (it backs the files up first)."
         )
 
 
