@@ -28,6 +28,9 @@ DEFAULT_NPROBE = 64
 # A filtered search over at most this many vectors is computed exactly, even on IVF.
 _EXACT_FILTER_MAX = 50_000
 _TRAIN_PER_LIST = 64  # training sample size per inverted list (FAISS wants >= 39)
+# Saved files start with this and the store generation they mirror (8 bytes, little
+# endian), then FAISS's own serialization; files without it (older saves) load too.
+_MAGIC = b"VNQAGEN1"
 
 # Searches are one query each: OpenMP's fan-out over cores costs more than it saves and
 # makes concurrent requests contend; only IVF training (``_ivf``) uses every core.
@@ -54,6 +57,7 @@ class DenseIndex:
         self.exact_max = exact_max
         self.nprobe = nprobe
         self._index = index if index is not None else _flat(dimension)
+        self.saved_generation: int | None = None  # the store generation the file mirrored
         self._fit()
 
     @classmethod
@@ -65,16 +69,29 @@ class DenseIndex:
         exact_max: int = DEFAULT_EXACT_MAX,
         nprobe: int = DEFAULT_NPROBE,
     ) -> DenseIndex:
-        """Read an index saved by :meth:`save`; converts it if ``exact_max`` now says so."""
-        data = np.frombuffer(path.read_bytes(), dtype=np.uint8)
-        index = faiss.deserialize_index(data)
+        """Read an index saved by :meth:`save`; converts it if ``exact_max`` now says so.
+
+        ``saved_generation`` is the store generation recorded with it (None for a
+        file saved before generations were recorded).
+        """
+        raw = path.read_bytes()
+        generation = None
+        if raw.startswith(_MAGIC):
+            head = len(_MAGIC) + 8
+            generation = int.from_bytes(raw[len(_MAGIC):head], "little")
+            raw = raw[head:]
+        index = faiss.deserialize_index(np.frombuffer(raw, dtype=np.uint8))
         if index.d != dimension:
             raise ValueError(f"{path} holds {index.d}-d vectors, expected {dimension}")
-        return cls(dimension, index, exact_max=exact_max, nprobe=nprobe)
+        dense = cls(dimension, index, exact_max=exact_max, nprobe=nprobe)
+        dense.saved_generation = generation
+        return dense
 
-    def save(self, path: Path) -> None:
-        """Write the index atomically."""
-        atomic_write_bytes(path, faiss.serialize_index(self._index).tobytes())
+    def save(self, path: Path, generation: int = 0) -> None:
+        """Write the index atomically, recording the store ``generation`` it mirrors."""
+        header = _MAGIC + int(generation).to_bytes(8, "little")
+        atomic_write_bytes(path, header + faiss.serialize_index(self._index).tobytes())
+        self.saved_generation = generation
 
     def __len__(self) -> int:
         return int(self._index.ntotal)

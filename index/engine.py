@@ -1,8 +1,12 @@
 """``ArticleIndex``: SQLite, FAISS and BM25 kept in step, with filtered hybrid search.
 
 SQLite is the source of truth. FAISS vectors are saved atomically after every
-write and reconciled against SQLite when the index opens (a crash between the two
-is repaired by re-embedding or dropping the chunks that differ). BM25 is rebuilt
+write, with the store generation (commit count) they mirror, and reconciled against
+SQLite when the index opens (a crash between the two is repaired by re-embedding or
+dropping the chunks that differ). Vectors the store cannot account for — chunk ids it
+never assigned, or a vector file ahead of the store's generation — mean the store lost
+commits: the index then opens read-only and changes nothing on disk until
+``vnqa repair`` (:mod:`index.repair`) has backed the files up. BM25 is rebuilt
 from SQLite after each write, outside the readers–writer lock, and swapped in whole:
 searches meanwhile use the previous BM25 (a new article is found through its vectors
 first). One writer at a time; many concurrent searches, which never see a
@@ -14,9 +18,12 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
+import shutil
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal, Protocol
 
@@ -25,6 +32,7 @@ import numpy as np
 from index.chunking import chunk_article
 from index.dense import DEFAULT_EXACT_MAX, DEFAULT_NPROBE, DenseIndex
 from index.documents import Article
+from index.errors import DiskFullError, IndexReadOnlyError
 from index.fusion import convex_fusion, reciprocal_rank_fusion
 from index.rwlock import ReadWriteLock
 from index.sparse import SparseIndex
@@ -37,8 +45,10 @@ SearchMode = Literal["hybrid", "dense", "bm25"]
 Fusion = Literal["convex", "rrf"]
 StoredArticle = ArticleRow
 
-_DB_FILE = "store.sqlite3"
-_DENSE_FILE = "dense.faiss"
+DB_FILE = "store.sqlite3"
+DENSE_FILE = "dense.faiss"
+_DB_FILE = DB_FILE
+_DENSE_FILE = DENSE_FILE
 _LOCK_FILE = "index.lock"
 _COMMIT_EVERY = 64  # smallest group of articles per transaction during a bulk ingest
 _COMMIT_MAX = 2048  # largest group: bounds the vectors held in memory before a commit
@@ -124,6 +134,44 @@ class IndexStats:
 
 
 @dataclass(frozen=True, slots=True)
+class LostCommits:
+    """Evidence that the store lost commits which the vector file had mirrored."""
+
+    vectors: int  # vectors whose chunk ids the store never assigned
+    first_id: int | None
+    last_id: int | None
+    store_generation: int
+    vectors_generation: int | None
+    newest_article: str | None  # when the newest article the store kept was written
+
+    def describe(self, directory: Path, kept: Path | None = None) -> str:
+        """One line: what happened, where the evidence is kept, and what to run."""
+        ids = (f" (chunk ids {self.first_id}-{self.last_id})" if self.vectors else "")
+        after = (f"; articles stored after {self.newest_article} are likely among them"
+                 if self.newest_article else "")
+        generations = (
+            f", and mirrors store generation {self.vectors_generation} while the store is "
+            f"at {self.store_generation}" if self.vectors_generation is not None else ""
+        )
+        return (
+            f"{directory / _DB_FILE} lost commits: {DENSE_FILE} holds {self.vectors} vectors"
+            f"{ids} for chunks the store never recorded{generations}{after}. Serving "
+            f"read-only; the evidence is kept in {kept or directory}. Stop the server and "
+            "run `vnqa repair` (it backs the files up first)."
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ReconcileOutcome:
+    """What the last reconcile found and did."""
+
+    vectors_dropped: int = 0  # vectors of chunks the store no longer (or never) held
+    chunks_embedded: int = 0  # chunks re-embedded because FAISS lacked them
+    lost: LostCommits | None = None
+    saved: bool = True
+
+
+@dataclass(frozen=True, slots=True)
 class IndexOptions:
     """How an :class:`ArticleIndex` chunks, embeds, stores and ranks."""
 
@@ -170,6 +218,10 @@ class ArticleIndex:
         self._sparse_build_lock = threading.Lock()
         self._writes = 0  # store commits mirrored in FAISS so far
         self._sparse_writes = 0  # commits the current BM25 reflects
+        self.read_only: str | None = None  # why writes are refused, when they are
+        self._unsaved: str | None = None  # why FAISS on disk lags the store, when it does
+        self._disk_full = False  # the last write failed for lack of space
+        self.last_reconcile = ReconcileOutcome()
 
     # -- opening ------------------------------------------------------------------
     @classmethod
@@ -179,28 +231,46 @@ class ArticleIndex:
         embedder: EmbedderLike,
         *,
         allow_model_change: bool = False,
+        accept_loss: bool = False,
+        held_lock: object | None = None,
         **options: object,
     ) -> ArticleIndex:
         """Open (or create) the index in ``directory`` for ``embedder``.
 
         Raises :class:`IndexMismatchError` when the stored vectors were made by a
-        different model, unless ``allow_model_change`` (for ``vnqa reindex``), and
-        :class:`IndexLockedError` when another process holds the index. ``options``
-        are :class:`IndexOptions` fields.
+        different model, unless ``allow_model_change`` (for ``vnqa reindex``),
+        :class:`IndexLockedError` when another process holds the index and
+        :class:`~index.errors.StoreDamagedError` when the store cannot be read.
+        When the store lost commits the index opens read-only (``read_only`` says
+        why) unless ``accept_loss``, which drops the vectors nobody can account for
+        (``vnqa repair``, after a backup). ``held_lock`` is a lock taken with
+        :func:`acquire_lock` by a caller that had to hold it first (the repair).
+        ``options`` are :class:`IndexOptions` fields.
         """
         opts = IndexOptions(**options)  # type: ignore[arg-type]  # unknown names: TypeError
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
-        lock_handle = _acquire_lock(directory / _LOCK_FILE)
-        store = ArticleStore(directory / _DB_FILE)
+        lock_handle = held_lock if held_lock is not None else acquire_lock(directory)
+        # A log left by a crash is the only copy of commits a damaged frame would cut
+        # off, and opening the store may write over it: keep a copy until the check.
+        log_copy = None if accept_loss else _copy_log(directory)
+        try:
+            store = ArticleStore(directory / _DB_FILE)
+        except BaseException:
+            if held_lock is None:
+                _release_lock(lock_handle)
+            _discard(log_copy)
+            raise
         index = cls(directory, embedder, store, lock_handle, opts)
         try:
             index._check_model(allow_model_change)
             if not allow_model_change:
-                index._load_and_reconcile()
+                index._load_and_reconcile(accept_loss=accept_loss, log_copy=log_copy)
         except BaseException:
             index.close()
             raise
+        finally:
+            _discard(log_copy)  # moved into the evidence folder when it was needed
         return index
 
     def _model_meta(self) -> dict[str, str]:
@@ -214,7 +284,10 @@ class ArticleIndex:
         meta = self._store.get_meta()
         _, n_chunks = self._store.counts()
         if "embedding_model" not in meta or n_chunks == 0:
-            self._store.set_meta(self._model_meta())
+            try:
+                self._store.set_meta(self._model_meta())
+            except DiskFullError:  # written with the first article instead
+                logger.warning("disk full: the model metadata waits for the first write")
             return
         wanted = self._model_meta()
         differs = {k for k, v in wanted.items() if meta.get(k) != v}
@@ -229,12 +302,18 @@ class ArticleIndex:
                 "loaded model, or configure the model the index was built with."
             )
 
-    def _load_and_reconcile(self) -> None:
+    def _load_and_reconcile(
+        self, *, accept_loss: bool = False, log_copy: Path | None = None
+    ) -> ReconcileOutcome:
+        """Bring FAISS and BM25 in line with the store, the source of truth.
+
+        Stale vectors (of chunks a committed delete or replace removed) are dropped
+        and missing ones re-embedded. Vectors the store cannot account for are
+        evidence of lost commits: unless ``accept_loss``, the index turns read-only,
+        the evidence (``log_copy``, the store, the vectors) is kept in an
+        ``evidence-<time>`` folder and the vector file is left as it is.
+        """
         path = self.directory / _DENSE_FILE
-        # Temp files of a save interrupted by a crash (atomic_write_bytes names them).
-        for stale in self.directory.glob(f".{_DENSE_FILE}.*.tmp"):
-            logger.warning("removing %s left by an interrupted save", stale.name)
-            stale.unlink(missing_ok=True)
         if path.exists():
             try:
                 self._dense = DenseIndex.load(path, self.embedder.dimension, **self._dense_opts)
@@ -244,28 +323,111 @@ class ArticleIndex:
         chunks = self._store.all_chunks()
         stored = {c.id for c in chunks}
         held = set(self._dense.ids().tolist())
-        missing = [c for c in chunks if c.id not in held]
         extra = sorted(held - stored)
-        if extra:
-            logger.warning("removing %d vectors whose chunks are gone", len(extra))
-            self._dense.remove(extra)
+        lost = self._lost_commits(extra)
+        if lost is not None and not accept_loss:
+            kept = _keep_evidence(self.directory, log_copy)
+            self.read_only = lost.describe(self.directory, kept)
+            logger.error("%s", self.read_only)
+            self._dense.remove(extra)  # in memory only: searches skip the lost chunks
+        else:
+            # Temp files of a save interrupted by a crash (atomic_write_bytes names them).
+            for stale in self.directory.glob(f".{_DENSE_FILE}.*.tmp"):
+                logger.warning("removing %s left by an interrupted save", stale.name)
+                stale.unlink(missing_ok=True)
+            if lost is not None:
+                logger.warning("accepting the loss: %s", lost.describe(self.directory))
+            if extra:
+                logger.warning("removing %d vectors whose chunks are gone", len(extra))
+                self._dense.remove(extra)
+        missing = [c for c in chunks if c.id not in held]
         if missing:
             logger.warning("embedding %d chunks missing from the vector index", len(missing))
             vectors = self.embedder.embed_passages(
                 [c.text for c in missing], batch_size=self._batch_size)
             self._dense.add([c.id for c in missing], vectors)
-        if extra or missing:
-            self._dense.save(path)
+        behind = self._dense.saved_generation != self._store.generation()
+        saved = True
+        if self.read_only is None and (extra or missing or behind):
+            saved = self._save_dense()
         self._sparse.rebuild([c.id for c in chunks], [c.text for c in chunks])
         self._sparse_writes = self._writes
+        self.last_reconcile = ReconcileOutcome(len(extra), len(missing), lost, saved)
+        return self.last_reconcile
+
+    def _lost_commits(self, extra: Sequence[int]) -> LostCommits | None:
+        """Evidence that the store lost commits FAISS had mirrored, or None.
+
+        Chunk ids are never reused, so a vector above the highest id the store ever
+        assigned belongs to a commit the store no longer has; so does a vector file
+        saved at a later generation than the store's.
+        """
+        high = self._store.max_chunk_id()
+        unaccounted = [i for i in extra if i > high]
+        generation = self._store.generation()
+        saved = self._dense.saved_generation
+        if not unaccounted and (saved is None or saved <= generation):
+            return None
+        return LostCommits(
+            vectors=len(unaccounted),
+            first_id=min(unaccounted) if unaccounted else None,
+            last_id=max(unaccounted) if unaccounted else None,
+            store_generation=generation,
+            vectors_generation=saved,
+            newest_article=self._store.newest_update(),
+        )
+
+    def _save_dense(self) -> bool:
+        """Save FAISS with the store generation it mirrors; False when the disk refused.
+
+        The store already holds the commit, so a failed save loses nothing: the file
+        catches up at the next save, and the next open re-embeds what it lacks.
+        """
+        path = self.directory / _DENSE_FILE
+        try:
+            self._dense.save(path, self._store.generation())
+        except OSError as exc:
+            self._unsaved = (f"{path.name} could not be saved ({exc.strerror or exc}); the "
+                             "store holds every commit and the vectors are rebuilt from it")
+            logger.warning("%s", self._unsaved)
+            return False
+        self._unsaved = None
+        return True
+
+    def _require_writable(self) -> None:
+        if self.read_only is not None:
+            raise IndexReadOnlyError(self.read_only)
+
+    def problems(self) -> list[str]:
+        """What keeps the index from full service right now (empty when healthy)."""
+        found = []
+        if self.read_only is not None:
+            found.append(self.read_only)
+        if self._disk_full:
+            found.append(f"the disk holding {self.directory} is full: writes are refused "
+                         "(507) until space is freed; reads go on")
+        if self._unsaved is not None:
+            found.append(self._unsaved)
+        elif not self._disk_full and self.read_only is None:
+            dense = self.directory / _DENSE_FILE
+            need = dense.stat().st_size if dense.exists() else 0
+            free = shutil.disk_usage(self.directory).free
+            if free <= need:  # the next write rewrites the vector file beside the old one
+                found.append(f"{free} bytes free beside {self.directory}, less than the "
+                             f"{need} the next save of {dense.name} needs: free space")
+        return found
 
     def close(self) -> None:
-        """Release the store and the process lock, after any write in progress."""
+        """Save what is unsaved, checkpoint and close the store, release the lock.
+
+        Waits for any write in progress; calling it twice is harmless.
+        """
         with self._sparse_build_lock, self._rw.write():
+            if self._unsaved is not None and self.read_only is None:
+                self._save_dense()  # space may have come back since
             self._store.close()
         if self._lock_handle is not None:
-            fcntl.flock(self._lock_handle, fcntl.LOCK_UN)
-            self._lock_handle.close()
+            _release_lock(self._lock_handle)
             self._lock_handle = None
 
     def __enter__(self) -> ArticleIndex:
@@ -290,8 +452,11 @@ class ArticleIndex:
     ) -> list[IngestResult]:
         """Add or replace articles (by id). Each group of articles commits atomically.
 
-        ``progress`` is called with the number of articles just stored.
+        ``progress`` is called with the number of articles just stored. Raises
+        :class:`IndexReadOnlyError` on a read-only index and
+        :class:`~index.errors.DiskFullError` (the group not stored) on a full disk.
         """
+        self._require_writable()
         results: list[IngestResult] = []
         group: dict[str, Article] = {}
         limit = self._group_limit()
@@ -332,7 +497,7 @@ class ArticleIndex:
             NewArticle(a.id, a.title, a.text, a.date, a.source, a.url, a.author, chunks)
             for a, chunks in chunked
         ]
-        with self._rw.write():
+        with self._rw.write(), self._space_watch():
             new_ids, removed, replaced = self._store.replace_articles(
                 new, meta=self._model_meta())
             self._apply(removed, [i for ids in new_ids for i in ids], vectors)
@@ -342,21 +507,33 @@ class ArticleIndex:
             for (a, chunks), was in zip(chunked, replaced, strict=True)
         ]
 
+    @contextmanager
+    def _space_watch(self) -> Iterator[None]:
+        """Note a write refused for lack of space (for :meth:`problems`) and its end."""
+        try:
+            yield
+        except DiskFullError:
+            self._disk_full = True
+            raise
+        self._disk_full = False
+
     def _apply(self, removed: Sequence[int], added: Sequence[int], vectors: np.ndarray) -> None:
         """Mirror a committed store change in FAISS (caller holds the write lock).
 
-        BM25 follows in :meth:`_refresh_sparse`, which the caller runs after
-        releasing the lock.
+        The commit stands whatever happens here: a failed in-memory update is
+        repaired from the store, a failed save (a full disk) leaves the file to catch
+        up later. BM25 follows in :meth:`_refresh_sparse`, which the caller runs
+        after releasing the lock.
         """
         try:
             self._dense.remove(list(removed))
             self._dense.add(list(added), vectors)
-            self._dense.save(self.directory / _DENSE_FILE)
-            self._writes += 1
         except Exception:
-            logger.exception("index update failed after commit; reconciling with the store")
+            logger.exception("vector update failed after the commit; rebuilding from the store")
             self._load_and_reconcile()
-            raise
+        else:
+            self._save_dense()
+        self._writes += 1
 
     def _new_sparse(self) -> SparseIndex:
         return SparseIndex(bigrams=self.options.bm25_bigrams, folded=self.options.bm25_folded)
@@ -384,7 +561,8 @@ class ArticleIndex:
 
     def delete_article(self, article_id: str) -> bool:
         """Delete an article and its chunks; False if it was not there."""
-        with self._rw.write():
+        self._require_writable()
+        with self._rw.write(), self._space_watch():
             removed = self._store.delete_article(article_id)
             if removed is None:
                 return False
@@ -394,6 +572,7 @@ class ArticleIndex:
 
     def reindex(self, *, progress: Callable[[int], None] | None = None) -> int:
         """Re-chunk and re-embed every article with the current model and settings."""
+        self._require_writable()
         chunks_by_article: dict[str, list[NewChunk]] = {}
         vectors: list[np.ndarray] = []
         for row in self._store.iter_articles():
@@ -407,7 +586,7 @@ class ArticleIndex:
                 progress(1)
         matrix = (np.concatenate(vectors) if vectors
                   else np.zeros((0, self.embedder.dimension), np.float32))
-        with self._rw.write():
+        with self._rw.write(), self._space_watch():
             new_ids = self._store.replace_all_chunks(chunks_by_article, meta=self._model_meta())
             self._dense = DenseIndex(self.embedder.dimension, **self._dense_opts)
             self._apply([], [i for ids in new_ids.values() for i in ids], matrix)
@@ -511,6 +690,67 @@ def _hit(chunk: ChunkRow, article: ArticleRow | None, score: float,
     )
 
 
+_LOG_COPY = f".{DB_FILE}-wal.copy"
+
+
+def _copy_log(directory: Path) -> Path | None:
+    """Copy a non-empty write-ahead log aside (a clean close leaves none); None if not."""
+    log = directory / f"{DB_FILE}-wal"
+    if not log.exists() or log.stat().st_size == 0:
+        return None
+    copy = directory / _LOG_COPY
+    try:
+        shutil.copyfile(log, copy)
+    except OSError as exc:  # a full disk: go on without the copy, and say so
+        logger.warning("could not copy %s aside before opening (%s)", log.name, exc)
+        copy.unlink(missing_ok=True)
+        return None
+    return copy
+
+
+def _discard(path: Path | None) -> None:
+    if path is not None:
+        path.unlink(missing_ok=True)
+
+
+def _keep_evidence(directory: Path, log_copy: Path | None) -> Path | None:
+    """Move ``log_copy`` and copies of the store and vector file into ``evidence-<time>``.
+
+    Returns the folder, or None when even that failed (the originals are untouched).
+    """
+    folder = directory / f"evidence-{datetime.now(UTC).strftime('%Y%m%dT%H%M%S%f')}"
+    try:
+        folder.mkdir()
+        if log_copy is not None and log_copy.exists():
+            log_copy.rename(folder / f"{DB_FILE}-wal")
+        for name in (DB_FILE, DENSE_FILE):
+            if (directory / name).exists():
+                _copy_or_link(directory / name, folder / name)
+    except OSError as exc:
+        logger.error("could not keep the evidence in %s (%s)", folder, exc)
+        return None
+    return folder
+
+
+def _copy_or_link(source: Path, target: Path) -> None:
+    """A copy, or a hard link (no space needed) when the disk is too full to copy."""
+    try:
+        shutil.copy2(source, target)
+    except OSError:
+        target.unlink(missing_ok=True)
+        os.link(source, target)
+
+
+def _release_lock(handle) -> None:
+    fcntl.flock(handle, fcntl.LOCK_UN)
+    handle.close()
+
+
+def acquire_lock(directory: Path):
+    """Take the index's process lock (:class:`IndexLockedError` if another holds it)."""
+    return _acquire_lock(Path(directory) / _LOCK_FILE)
+
+
 def _acquire_lock(path: Path):
     handle = open(path, "a+")  # noqa: SIM115 - held open for the index's lifetime
     try:
@@ -523,8 +763,11 @@ def _acquire_lock(path: Path):
             f"the index in {path.parent} is in use by {owner}. Stop that process "
             "(e.g. the running server) or send the articles through its HTTP API."
         ) from None
-    handle.seek(0)
-    handle.truncate()
-    handle.write(f"pid {os.getpid()}")
-    handle.flush()
+    try:  # who holds it, for the message above; a full disk may refuse even this
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()}")
+        handle.flush()
+    except OSError:
+        pass
     return handle

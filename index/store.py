@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import errno
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+
+from index.errors import DiskFullError, StoreDamagedError
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (
@@ -96,22 +99,107 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
+_GENERATION = "generation"  # meta key: write transactions committed so far
+# SQLite's primary result codes for a damaged file and a full disk.
+_DAMAGED_CODES = {sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB}
+
+
+def _is_full(exc: BaseException) -> bool:
+    if isinstance(exc, sqlite3.Error):
+        return (getattr(exc, "sqlite_errorcode", 0) & 0xFF) == sqlite3.SQLITE_FULL
+    return isinstance(exc, OSError) and exc.errno == errno.ENOSPC
+
+
+def _is_damaged(exc: BaseException) -> bool:
+    return (isinstance(exc, sqlite3.Error)
+            and (getattr(exc, "sqlite_errorcode", 0) & 0xFF) in _DAMAGED_CODES)
+
+
+def damaged_message(path: Path, exc: BaseException) -> str:
+    """One line naming the damaged file and what to do about it."""
+    return (f"{path} is damaged ({exc}). Stop vnqa and run `vnqa repair`: it backs the "
+            "files up, then rebuilds the index from what can still be read.")
+
+
+def disk_full_message(path: Path) -> str:
+    """One line saying the disk is full and that nothing of the write was stored."""
+    return (f"the disk holding {path.parent} is full; nothing of this write was stored. "
+            "Free space on that volume (VNQA_DATA_DIR) and retry.")
+
+
 class ArticleStore:
-    """Articles and chunks in one SQLite file (WAL mode, one connection, serialized)."""
+    """Articles and chunks in one SQLite file (WAL mode, one connection, serialized).
+
+    Raises :class:`StoreDamagedError` when the file is not a readable database and
+    :class:`DiskFullError` when a full disk refuses even to open it.
+    """
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
         self._lock = threading.RLock()
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.execute("PRAGMA foreign_keys=ON")
-        self._db.executescript(_SCHEMA)
+        self._closed = False
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+            # One process holds the index (flock), so the WAL index can live in this
+            # process's memory: no -shm file, which a full disk would refuse to create.
+            self._db.execute("PRAGMA locking_mode=EXCLUSIVE")
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            self._db.executescript(_SCHEMA)
+            self._db.execute("SELECT COUNT(*) FROM chunks").fetchone()
+        except sqlite3.Error as exc:
+            if _is_damaged(exc):
+                raise StoreDamagedError(damaged_message(path, exc)) from None
+            if _is_full(exc):
+                raise DiskFullError(disk_full_message(path)) from None
+            raise
 
     def close(self) -> None:
-        """Close the database connection."""
+        """Checkpoint the write-ahead log into the main file and close (idempotent)."""
         with self._lock:
-            self._db.close()
+            if self._closed:
+                return
+            self._closed = True
+            try:
+                self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            except sqlite3.Error:
+                pass  # a full disk: the log stays and is replayed at the next open
+            finally:
+                self._db.close()
+
+    def checkpoint(self) -> None:
+        """Copy the write-ahead log into the main file and empty the log."""
+        with self._lock:
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    def generation(self) -> int:
+        """How many write transactions the store has committed (0 for an old store)."""
+        with self._lock:
+            row = self._db.execute("SELECT value FROM meta WHERE key = ?",
+                                   (_GENERATION,)).fetchone()
+        return int(row[0]) if row else 0
+
+    def max_chunk_id(self) -> int:
+        """The largest chunk id ever assigned (ids are never reused), 0 if none."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT seq FROM sqlite_sequence WHERE name = 'chunks'").fetchone()
+        return int(row[0]) if row else 0
+
+    def newest_update(self) -> str | None:
+        """When the most recently written article was stored (ISO time), or None."""
+        with self._lock:
+            row = self._db.execute("SELECT MAX(updated_at) FROM articles").fetchone()
+        return row[0] if row else None
+
+    def _bump_generation(self) -> None:
+        self._db.execute(
+            "INSERT INTO meta(key, value) VALUES (?, '1') "
+            "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1",
+            (_GENERATION,),
+        )
 
     # -- metadata -----------------------------------------------------------------
     def get_meta(self) -> dict[str, str]:
@@ -133,7 +221,7 @@ class ArticleStore:
 
     # -- writes -------------------------------------------------------------------
     def _transaction(self):
-        return _Transaction(self._db)
+        return _Transaction(self._db, self.path)
 
     def replace_articles(
         self, articles: Sequence[NewArticle], *, meta: dict[str, str] | None = None
@@ -176,6 +264,7 @@ class ArticleStore:
                 new_ids.append(ids)
             if meta:
                 self._upsert_meta(meta)
+            self._bump_generation()
         return new_ids, removed, replaced
 
     def delete_article(
@@ -191,6 +280,7 @@ class ArticleStore:
             self._db.execute("DELETE FROM chunks WHERE article_id = ?", (article_id,))
             if meta:
                 self._upsert_meta(meta)
+            self._bump_generation()
             return ids
 
     def replace_all_chunks(
@@ -211,6 +301,7 @@ class ArticleStore:
                     ids.append(int(cur.lastrowid))
                 out[article_id] = ids
             self._upsert_meta(meta)
+            self._bump_generation()
         return out
 
     # -- reads --------------------------------------------------------------------
@@ -317,13 +408,49 @@ class ArticleStore:
 
 
 class _Transaction:
-    """BEGIN IMMEDIATE … COMMIT, rolled back on any exception."""
+    """BEGIN IMMEDIATE … COMMIT, rolled back on any exception (a failed COMMIT too).
 
-    def __init__(self, db: sqlite3.Connection) -> None:
+    A full disk becomes :class:`DiskFullError`: the transaction is rolled back, so
+    nothing of it is stored.
+    """
+
+    def __init__(self, db: sqlite3.Connection, path: Path) -> None:
         self._db = db
+        self._path = path
 
     def __enter__(self) -> None:
-        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            self._raise(exc)
 
-    def __exit__(self, exc_type, exc, tb) -> None:
-        self._db.execute("ROLLBACK" if exc_type else "COMMIT")
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        failure = exc
+        if exc_type is None:
+            try:
+                self._db.execute("COMMIT")
+            except sqlite3.Error as commit_exc:
+                failure = commit_exc
+            else:
+                self._checkpoint()
+                return False
+        if self._db.in_transaction:  # SQLite may have rolled back already
+            self._db.execute("ROLLBACK")
+        if _is_full(failure):
+            raise DiskFullError(disk_full_message(self._path)) from failure
+        if exc_type is None:
+            raise failure
+        return False  # the body's exception goes on
+
+    def _checkpoint(self) -> None:
+        """Copy the commit into the main file at once, so the log never holds more than
+        the transaction in progress: a damaged log then costs nothing committed."""
+        try:
+            self._db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        except sqlite3.Error:  # a full disk: the commit is safe in the log meanwhile
+            pass
+
+    def _raise(self, exc: BaseException) -> None:
+        if _is_full(exc):
+            raise DiskFullError(disk_full_message(self._path)) from exc
+        raise exc

@@ -33,6 +33,7 @@ from rich.text import Text
 
 from index.documents import Article, ArticleFormatError, load_articles, lookup_article_id
 from index.engine import IndexLockedError, IndexMismatchError
+from index.errors import DiskFullError, IndexReadOnlyError, StoreDamagedError
 from models.errors import ModelNotAvailableError
 from service.answering import Answer, ArticleNotFoundError
 from service.core.config import Settings
@@ -67,6 +68,9 @@ _EXPECTED = (
     CliError,
     IndexMismatchError,
     IndexLockedError,
+    StoreDamagedError,
+    DiskFullError,
+    IndexReadOnlyError,
     ModelNotAvailableError,
     ArticleFormatError,
     ArticleNotFoundError,
@@ -90,7 +94,8 @@ def _expected_errors() -> Iterator[None]:
             message = f"invalid VNQA_* setting: {exc}"
         elif isinstance(exc, FileNotFoundError) and exc.filename:
             message = f"no such file or folder: {exc.filename}"
-        err_console.print(f"[bold red]Error:[/] {message}", highlight=False)
+        # One line however narrow the terminal: scripts and logs grep for it.
+        err_console.print(f"[bold red]Error:[/] {message}", highlight=False, soft_wrap=True)
         raise typer.Exit(code) from None
 
 
@@ -340,11 +345,14 @@ def serve(
         bind_host, bind_port = host or settings.host, port or settings.port
         console.print(f"Serving on http://{bind_host}:{bind_port} (docs at /docs)")
         # SIGTERM/Ctrl-C: uvicorn stops accepting, waits for in-flight requests, then the
-        # lifespan waits for running index writes; only then is the index closed here.
+        # lifespan waits for running index writes and closes (checkpoints) the index.
         own_logs = settings.log_format == "json"
         logging_options = {"log_config": None, "access_log": False} if own_logs else {}
         uvicorn.run(
-            create_app(settings, runtime), host=bind_host, port=bind_port, **logging_options
+            create_app(settings, runtime, close_runtime=True),
+            host=bind_host,
+            port=bind_port,
+            **logging_options,
         )
     finally:
         runtime.close()
@@ -399,6 +407,45 @@ def reindex() -> None:
         f"Re-embedded {chunks} chunks of {stats.articles} articles with {embedder.name} "
         f"in {time.perf_counter() - started:.1f}s."
     )
+
+
+@app.command()
+def repair() -> None:
+    """Back up the index's files, then make the index consistent again.
+
+    For a store that lost commits (the server then serves read-only and says so) or
+    cannot be read: every file is first copied into index/backup-<time>/.
+    """
+    from index.repair import repair_index
+    from service.runtime import index_options, load_embedder_from
+
+    with _expected_errors():
+        settings = _settings()
+        embedder = load_embedder_from(settings)
+        with console.status("Backing up and repairing the index..."):
+            report = repair_index(settings.index_dir, embedder, **index_options(settings))
+    table = Table(title="Repair", show_header=False)
+    table.add_row("backup of the damaged files", str(report.backup))
+    table.add_row("articles kept", str(report.articles))
+    table.add_row("chunks", str(report.chunks))
+    table.add_row("chunks re-embedded", str(report.chunks_embedded))
+    if report.store_rebuilt:
+        table.add_row("store", f"unreadable: rebuilt from {report.articles_salvaged} "
+                      "articles that could be read")
+    lost = report.lost
+    table.add_row("vectors of lost chunks dropped", str(report.vectors_dropped))
+    console.print(table)
+    if lost is not None and lost.vectors:
+        since = f" stored after {lost.newest_article}" if lost.newest_article else ""
+        console.print(
+            f"[yellow]{lost.vectors} chunks (ids {lost.first_id}-{lost.last_id}) were lost "
+            f"from the store; send again the articles acknowledged{since}.[/]",
+            highlight=False,
+        )
+    elif report.store_rebuilt:
+        console.print("[yellow]Send again any article missing from `vnqa stats`' count.[/]")
+    else:
+        console.print("Nothing was lost.")
 
 
 @app.command()

@@ -64,31 +64,40 @@ def load_embedder_from(settings: Settings) -> Embedder:
     return embedder
 
 
+def index_options(settings: Settings) -> dict[str, Any]:
+    """The :class:`~index.engine.IndexOptions` fields the settings choose."""
+    return {
+        "chunk_max_syllables": settings.chunk_max_syllables,
+        "chunk_overlap_sentences": settings.chunk_overlap_sentences,
+        "rrf_k": settings.rrf_k,
+        "embed_batch_size": settings.embedding_batch_size,
+        "dense_exact_max": settings.exact_search_max,
+        "dense_nprobe": settings.ivf_nprobe,
+        "fusion": settings.fusion,
+        "dense_weight": settings.fusion_dense_weight,
+        "bm25_bigrams": settings.bm25_bigrams,
+        "bm25_folded": settings.bm25_folded,
+    }
+
+
 def open_index(
     settings: Settings, embedder: Embedder, *, allow_model_change: bool = False
 ) -> ArticleIndex:
     """Open (or create) the index under ``settings.index_dir``.
 
     Raises ``IndexMismatchError`` when the index was built with another embedder,
-    unless ``allow_model_change`` is set (what ``vnqa reindex`` does).
+    unless ``allow_model_change`` is set (what ``vnqa reindex`` does). A store that
+    lost commits opens read-only (``index.read_only`` says why; the log says it too).
     """
     settings.index_dir.mkdir(parents=True, exist_ok=True)
     index = ArticleIndex.open(
         settings.index_dir,
         embedder,
-        chunk_max_syllables=settings.chunk_max_syllables,
-        chunk_overlap_sentences=settings.chunk_overlap_sentences,
-        rrf_k=settings.rrf_k,
-        embed_batch_size=settings.embedding_batch_size,
         allow_model_change=allow_model_change,
-        dense_exact_max=settings.exact_search_max,
-        dense_nprobe=settings.ivf_nprobe,
-        fusion=settings.fusion,
-        dense_weight=settings.fusion_dense_weight,
-        bm25_bigrams=settings.bm25_bigrams,
-        bm25_folded=settings.bm25_folded,
+        **index_options(settings),
     )
-    logger.info("index opened at %s", settings.index_dir)
+    logger.info("index opened at %s%s", settings.index_dir,
+                " (read-only)" if index.read_only else "")
     return index
 
 

@@ -42,12 +42,19 @@ Errors are JSON: `{"error": {"code": "...", "message": "..."}}`.
 """
 
 
-def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None,
+    runtime: Runtime | None = None,
+    *,
+    close_runtime: bool = False,
+) -> FastAPI:
     """Build the app.
 
     Without ``runtime`` the lifespan builds one from ``settings`` at start-up and
-    closes its index at shutdown. A ``runtime`` passed in (tests, ``vnqa serve``) is
-    used as is and left open: whoever built it closes it.
+    closes its index at shutdown. A ``runtime`` passed in (tests) is used as is and
+    left open, unless ``close_runtime`` (``vnqa serve``): then the lifespan closes it,
+    because after a SIGTERM uvicorn re-raises the signal and nothing after
+    ``uvicorn.run`` gets to run.
     """
     if settings is None:
         settings = runtime.settings if runtime is not None else get_settings()
@@ -70,9 +77,12 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             # Graceful shutdown: let running writes (and reads) finish before closing.
             await app.state.write_offload.drain()
             await app.state.offload.drain()
+            # Closing checkpoints the write-ahead log into the main file.
             if owned is not None:
                 await anyio.to_thread.run_sync(owned.close)
                 app.state.runtime = None
+            elif close_runtime and app.state.runtime is not None:
+                await anyio.to_thread.run_sync(app.state.runtime.close)
 
     app = FastAPI(
         title="vnqa — Vietnamese news Q&A",

@@ -6,6 +6,7 @@ Messages say what to change in the request. Validation errors also carry
 
 from __future__ import annotations
 
+import errno
 import logging
 from collections.abc import Sequence
 from typing import Any
@@ -19,6 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from index.documents import MAX_JSON_INT_DIGITS, ArticleFormatError
 from index.engine import IndexLockedError, IndexMismatchError
+from index.errors import DiskFullError, IndexReadOnlyError
 from models.errors import ModelNotAvailableError
 from service.answering import ArticleNotFoundError
 
@@ -33,6 +35,7 @@ _STATUS_CODES = {
     415: "unsupported_media_type",
     422: "validation_error",
     503: "unavailable",
+    507: "insufficient_storage",
 }
 
 
@@ -78,7 +81,8 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     409: _documented("The index was built with another embedding model, or is locked."),
     413: _documented("Request body over VNQA_MAX_BODY_BYTES."),
     422: _documented("Invalid input or a configured limit exceeded (named in `error.limit`)."),
-    503: _documented("Starting up, or overloaded (see the Retry-After header)."),
+    503: _documented("Starting up, overloaded (see Retry-After), or the index is read-only."),
+    507: _documented("The disk holding the index is full; nothing of the request was stored."),
 }
 """Documented on every operation so clients (and schemathesis) know the error shape."""
 
@@ -230,6 +234,14 @@ async def _model_handler(request: Request, exc: ModelNotAvailableError) -> JSONR
     return error_response(503, "model_unavailable", str(exc))
 
 
+async def _disk_full_handler(request: Request, exc: DiskFullError) -> JSONResponse:
+    return error_response(507, "insufficient_storage", str(exc))
+
+
+async def _read_only_handler(request: Request, exc: IndexReadOnlyError) -> JSONResponse:
+    return error_response(503, "read_only", str(exc))
+
+
 async def _http_handler(request: Request, exc: StarletteHTTPException) -> JSONResponse:
     code = _STATUS_CODES.get(exc.status_code, "http_error")
     message = str(exc.detail)
@@ -262,6 +274,10 @@ def _unreadable_json(cause: BaseException | None) -> str | None:
 
 
 async def _unhandled_handler(request: Request, exc: Exception) -> JSONResponse:
+    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:  # outside the index too
+        logger.warning("disk full on %s %s: %s", request.method, request.url.path, exc)
+        return error_response(507, "insufficient_storage",
+                              "The server's disk is full; free space and retry.")
     logger.exception("unhandled error on %s %s", request.method, request.url.path)
     return error_response(
         500, "internal_error", f"Internal error ({type(exc).__name__}); see the server log."
@@ -277,6 +293,8 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(IndexMismatchError, _mismatch_handler)  # type: ignore[arg-type]
     app.add_exception_handler(IndexLockedError, _locked_handler)  # type: ignore[arg-type]
     app.add_exception_handler(ModelNotAvailableError, _model_handler)  # type: ignore[arg-type]
+    app.add_exception_handler(DiskFullError, _disk_full_handler)  # type: ignore[arg-type]
+    app.add_exception_handler(IndexReadOnlyError, _read_only_handler)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, _http_handler)  # type: ignore[arg-type]
     app.add_exception_handler(Exception, _unhandled_handler)
 

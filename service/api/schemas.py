@@ -444,15 +444,24 @@ class IndexHealth(BaseModel):
 class HealthResponse(BaseModel):
     """Response of ``GET /healthz``."""
 
-    status: Literal["ok"] = "ok"
+    status: Literal["ok", "degraded"] = Field(
+        "ok", description="degraded: reads are served, writes may be refused (see problems)."
+    )
+    problems: list[str] = Field(
+        default_factory=list, description="What keeps the service from full health."
+    )
     models: ModelsHealth
     index: IndexHealth
 
     @classmethod
-    def build(cls, embedder: Any, choice: Any, stats: IndexStats) -> HealthResponse:
+    def build(
+        cls, embedder: Any, choice: Any, stats: IndexStats, problems: list[str] | None = None
+    ) -> HealthResponse:
         """Assemble from the runtime's components."""
         summarizer = choice.summarizer
         return cls(
+            status="degraded" if problems else "ok",
+            problems=problems or [],
             models=ModelsHealth(
                 embedding=EmbeddingHealth(
                     name=embedder.name, source=str(embedder.source), dimension=embedder.dimension
