@@ -53,13 +53,13 @@ class Weights:
     rank_prior: float = 0.3  # bonus for sentences of better-ranked passages
     context: float = 0.0  # lexical relevance of the sentence read with the one before it
     restated: float = 0.0  # penalty for a sentence made only of the question's own words
-    second_ratio: float = 0.9  # a factoid's second sentence must score this share of the best
+    second_ratio: float = 0.8  # a factoid's second sentence must score this share of the best
     factoid_sentences: int = 2
-    list_ratio: float = 0.55  # a list point must score this share of the best
+    list_ratio: float = 0.7  # a list point must score this share of the best
     novelty: float = 0.5  # MMR: weight of the similarity to points already chosen
     duplicate_cosine: float = 0.97  # sentences this close count as the same point
     duplicate_jaccard: float = 0.6
-    point_syllables: int = 40  # a list point longer than this is cut after a clause
+    point_syllables: int = 30  # a list point longer than this is cut after a clause
 
 
 DEFAULT_WEIGHTS = Weights()
@@ -246,9 +246,12 @@ def compose(
         )
 
     if is_list:
-        # Points are kept short so that more of them fit: each is cut after a clause.
-        candidates = [trim_point(c, weights.point_syllables) for c in candidates]
-        used = len(candidates[order[0]].syllables)
+        # Points after the best are kept short so that more of them fit: each is cut
+        # after a clause (the best sentence stays whole: it holds the answer).
+        candidates = [
+            c if i == order[0] else trim_point(c, weights.point_syllables)
+            for i, c in enumerate(candidates)
+        ]
         pool = [i for i in order[1:] if scores[i] >= weights.list_ratio * best_score]
         while pool and used < max_words:
             # Maximal marginal relevance: relevant, and unlike the points already chosen.
