@@ -51,8 +51,6 @@ class Weights:
 
     dense: float = 0.5  # share of the embedding cosine in relevance; the rest is lexical
     rank_prior: float = 0.3  # bonus for sentences of better-ranked passages
-    context: float = 0.0  # lexical relevance of the sentence read with the one before it
-    restated: float = 0.0  # penalty for a sentence made only of the question's own words
     second_ratio: float = 0.8  # a factoid's second sentence must score this share of the best
     factoid_sentences: int = 2
     list_ratio: float = 0.7  # a list point must score this share of the best
@@ -140,9 +138,7 @@ def trim_point(candidate: Candidate, limit: int) -> Candidate:
     """``candidate`` cut after its last clause (``,`` ``;`` ``:``) within ``limit``
     syllables, ending in "…"; unchanged when short enough or when no clause boundary
     leaves at least a third of ``limit``. Offsets follow the cut."""
-    if len(candidate.syllables) <= limit or candidate.end - candidate.start != len(
-        candidate.text
-    ):
+    if len(candidate.syllables) <= limit or candidate.end - candidate.start != len(candidate.text):
         return candidate
     cut = None
     for match in _CLAUSE_END_RE.finditer(candidate.text):
@@ -207,21 +203,6 @@ def compose(
         + (1.0 - weights.dense) * lexical
         + weights.rank_prior * np.exp(-ranks / 2.0)
     )
-    if weights.context:
-        # A question often names the subject of the sentence before the answer
-        # ("Những công ty này ..." answers a question about the companies).
-        windows = [
-            (candidates[i - 1].syllables if i and candidates[i - 1].passage == c.passage else ())
-            + c.syllables
-            for i, c in enumerate(candidates)
-        ]
-        around = np.asarray(relevance_from_syllables(windows, question_syllables))
-        top = float(around.max())
-        scores = scores + weights.context * (around / top if top > 0 else around)
-    if weights.restated:
-        asked = set(question_syllables)
-        new = np.array([len(set(c.syllables) - asked) / len(set(c.syllables)) for c in candidates])
-        scores = scores - weights.restated * (1.0 - new)
 
     highlights: list[tuple[int, int]] = []
     for number, hit in enumerate(hits):
