@@ -121,3 +121,20 @@ def test_streamed_answer_equals_the_written_one(seeded) -> None:
 )
 def test_list_questions_are_recognized(question: str, listy: bool) -> None:
     assert is_list_question(question) is listy
+
+
+def test_a_seq2seq_model_reads_the_chosen_sentences_not_the_passages(
+    make_runtime, tiny_seq2seq_dir
+) -> None:
+    runtime = make_runtime(summarizer="seq2seq", summarizer_model=str(tiny_seq2seq_dir))
+    runtime.index.add_articles(list(load_articles(SEED_ARTICLE)))
+    draft = runtime.answerer.draft(SEED_QUESTION, max_words=30)
+    answer = runtime.answerer.write(draft)
+    assert answer.summary.method == "abstractive"
+    # The response names the sentences the model read: the composer's choice.
+    assert answer.sentences == draft.sentences and answer.sentences
+    model = runtime.summarizer
+    fed = model.summarize_passages([s.text for s in draft.sentences], max_words=30)
+    whole = model.summarize_passages([p.text for p in draft.passages], max_words=30)
+    assert answer.summary.text == fed.text
+    assert fed.text != whole.text
