@@ -53,6 +53,7 @@ class Weights:
     rank_prior: float = 0.3  # bonus for sentences of better-ranked passages
     second_ratio: float = 0.8  # a factoid's second sentence must score this share of the best
     factoid_sentences: int = 2
+    follow_ratio: float = 0.6  # the sentence after the best joins at this share of the best
     list_ratio: float = 0.7  # a list point must score this share of the best
     novelty: float = 0.5  # MMR: weight of the similarity to points already chosen
     duplicate_cosine: float = 0.97  # sentences this close count as the same point
@@ -251,13 +252,21 @@ def compose(
         rest = sorted(chosen[1:], key=lambda i: (candidates[i].passage, candidates[i].start))
         chosen = [chosen[0], *rest]
     else:
-        for i in order[1 : weights.factoid_sentences]:
+        best = order[0]
+        after = best + 1
+        # The answer often sits in the sentence after the one that restates the
+        # question ("Một số công ty … mở văn phòng. Những công ty này …").
+        follows = (
+            after < len(candidates)
+            and candidates[after].passage == candidates[best].passage
+            and scores[after] >= weights.follow_ratio * best_score
+        )
+        runners = [i for i in order[1:] if scores[i] >= weights.second_ratio * best_score]
+        for i in ([after] if follows else []) + runners[: weights.factoid_sentences - 1]:
             length = len(candidates[i].syllables)
-            if (
-                scores[i] >= weights.second_ratio * best_score
-                and used + length <= max_words
-                and not duplicate(i)
-            ):
+            if len(chosen) >= weights.factoid_sentences:
+                break
+            if i not in chosen and used + length <= max_words and not duplicate(i):
                 chosen.append(i)
                 used += length
     return Composition(candidates, chosen, highlights, is_list)
