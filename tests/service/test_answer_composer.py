@@ -99,9 +99,7 @@ def test_chat_markers_and_the_response_come_from_the_same_sentences(seeded) -> N
     for sentence in answer.sentences:
         assert f"{sentence.text} [{sentence.passage + 1}]" in body
     response = AskResponse.from_answer(answer)
-    assert [s.passage for s in response.answer_sentences] == [
-        s.passage for s in answer.sentences
-    ]
+    assert [s.passage for s in response.answer_sentences] == [s.passage for s in answer.sentences]
 
 
 def test_streamed_answer_equals_the_written_one(seeded) -> None:
