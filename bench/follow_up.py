@@ -51,7 +51,7 @@ def main() -> int:
             for follow_up in FOLLOW_UPS:
                 context = retrieval_query([QUESTION, follow_up])
                 for label, ctx in (("alone", None), ("with story", context)):
-                    passages = runtime.answerer.retrieve(follow_up, top_k=5, context=ctx)
+                    passages = runtime.answerer.draft(follow_up, top_k=5, context=ctx).passages
                     on_story = sum(p.article_id == seed[0].id for p in passages)
                     top = passages[0].highlighted_text if passages else ""
                     print(

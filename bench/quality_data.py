@@ -16,6 +16,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(os.environ.get("VNQA_BENCH_DATA", REPO_ROOT.parent / "shared" / "data"))
 VIQUAD = DATA_DIR / "viquad-dev.json"
 VIETNEWS = DATA_DIR / "vietnews-dev.jsonl"
+VIETNEWS_2K = DATA_DIR / "vietnews-dev2k.jsonl"  # 2,000 articles: tune summaries here
 
 
 def require_data(*paths: Path) -> None:
@@ -67,8 +68,8 @@ def load_viquad(limit: int | None = None) -> tuple[list[Paragraph], list[Questio
     return paragraphs, questions
 
 
-def load_vietnews(limit: int | None = None) -> list[dict[str, str]]:
+def load_vietnews(limit: int | None = None, path: Path = VIETNEWS) -> list[dict[str, str]]:
     """VietNews dev articles (``id``, ``title``, ``summary``, ``body``), the first ``limit``."""
-    rows = [json.loads(line) for line in VIETNEWS.read_text(encoding="utf-8").splitlines()
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()
             if line.strip()]
     return rows[:limit] if limit is not None else rows

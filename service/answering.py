@@ -1,23 +1,22 @@
-"""Question answering: retrieve passages, highlight the best sentence, summarize.
+"""Question answering: retrieve passages, compose a cited answer, write it.
 
-The :class:`Answerer` is the one place where retrieval, sentence highlighting and
-summarization meet. It is synchronous and CPU-bound; the HTTP layer runs it in a
-worker thread.
+The :class:`Answerer` is the one place where retrieval, the answer composer
+(:mod:`service.answer_composer`) and the summarizer meet. It is synchronous and
+CPU-bound; the HTTP layer runs it in a worker thread.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass, field, fields, replace
 from typing import TYPE_CHECKING, Literal
 
-import numpy as np
-
 from index.engine import SearchFilters, SearchHit
 from models.summarization.base import Summary
-from models.vietnamese import normalize, split_sentences, syllables
+from models.vietnamese import normalize
+from service.answer_composer import compose, is_list_question
 
 if TYPE_CHECKING:
     from index.engine import ArticleIndex
@@ -31,10 +30,6 @@ NO_ANSWER_TEXT = (
     "Hãy thử diễn đạt câu hỏi khác hoặc nạp thêm bài báo."
 )
 """Summary text returned when retrieval finds nothing (Vietnamese: "nothing relevant found")."""
-
-# Cosine scores closer than this count as a tie and fall back to syllable overlap: e5
-# cosines sit in a narrow band, so within 0.02 the question's own words decide.
-_TIE_EPSILON = 0.02
 
 SearchMode = Literal["hybrid", "dense", "bm25"]
 
@@ -80,37 +75,52 @@ class Passage(SearchHit):
         return self.text[self.highlight[0] - self.start : self.highlight[1] - self.start]
 
 
+@dataclass(frozen=True, slots=True)
+class AnswerSentence:
+    """One sentence of an answer and where it comes from.
+
+    ``passage`` indexes the answer's ``passages`` (0-based; the chat's ``[n]`` is
+    ``passage + 1``); ``start``/``end`` are absolute offsets into the article text.
+    """
+
+    text: str
+    passage: int
+    article_id: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Draft:
+    """An answer before its text is written: the passages and the chosen sentences.
+
+    With an extractive summarizer the answer is ``sentences`` themselves; a seq2seq
+    model reads them (not the whole passages) and writes the answer.
+    """
+
+    question: str
+    passages: list[Passage]
+    sentences: list[AnswerSentence]
+    max_words: int
+
+
 @dataclass(frozen=True)
 class Answer:
-    """The answer to one question: a summary of the passages and the passages."""
+    """The answer to one question: its text, the sentences it came from, the passages."""
 
     question: str
     summary: Summary
     passages: list[Passage]
-
-
-def _overlap(query_syllables: set[str], sentence: str) -> int:
-    """Number of distinct question syllables that occur in ``sentence``."""
-    return len(query_syllables.intersection(syllables(sentence)))
-
-
-def best_sentence(
-    sentences: Sequence[str], similarities: np.ndarray, query_syllables: set[str]
-) -> int:
-    """Index of the sentence with the highest cosine; near-ties go to syllable overlap.
-
-    Among sentences whose cosine is within ``_TIE_EPSILON`` of the best, the one
-    sharing the most syllables with the question wins; then the earliest.
-    """
-    if not len(sentences):
-        raise ValueError("no sentences to choose from")
-    top = float(np.max(similarities))
-    candidates = [i for i, s in enumerate(similarities) if float(s) >= top - _TIE_EPSILON]
-    return max(candidates, key=lambda i: (_overlap(query_syllables, sentences[i]), -i))
+    sentences: list[AnswerSentence] = field(default_factory=list)
 
 
 class Answerer:
-    """Retrieve, highlight and summarize over one :class:`ArticleIndex`."""
+    """Retrieve, compose and write answers over one :class:`ArticleIndex`.
+
+    One pipeline serves every interface (``/v1/ask``, chat, MCP, CLI): :meth:`draft`
+    normalizes the question once, searches, and lets the composer pick the sentences;
+    :meth:`write` / :meth:`stream` turn a draft into text.
+    """
 
     def __init__(
         self,
@@ -119,11 +129,18 @@ class Answerer:
         summarizer: Summarizer,
         *,
         default_max_words: int = 80,
+        list_max_words: int = 160,
+        sentence_embedder: Embedder | None = None,
     ) -> None:
+        """``sentence_embedder`` embeds passage sentences for the composer (e.g. a
+        :class:`service.sentence_vectors.SentenceVectors` that remembers them);
+        ``embedder`` by default."""
         self.index = index
         self.embedder = embedder
+        self.sentence_embedder = sentence_embedder or embedder
         self.summarizer = summarizer
         self.default_max_words = default_max_words
+        self.list_max_words = list_max_words
 
     # -- answering -----------------------------------------------------------------
 
@@ -135,95 +152,115 @@ class Answerer:
         filters: SearchFilters | None = None,
         max_words: int | None = None,
         mode: SearchMode = "hybrid",
+        context: str | None = None,
     ) -> Answer:
-        """Answer ``question`` from the index.
+        """Answer ``question`` from the index: :meth:`draft`, then :meth:`write`.
 
-        Searches for ``top_k`` passages, highlights in each the sentence closest to
-        the question, and summarizes the passages (joined by blank lines, in rank
-        order) with the question in view. With no hits the summary says, in
-        Vietnamese, that nothing relevant was found and ``passages`` is empty.
+        With no hits the summary says, in Vietnamese, that nothing relevant was found
+        and ``passages`` is empty.
         """
-        question = normalize(question).strip()
-        if not question:
-            raise ValueError("question must not be empty")
-        words = max_words or self.default_max_words
-        hits = self.index.search(question, top_k=top_k, filters=filters, mode=mode)
-        if not hits:
-            summary = Summary(
-                text=NO_ANSWER_TEXT,
-                method=self.summarizer.method,  # type: ignore[arg-type]
-                model=self.summarizer.model_name,
-            )
-            return Answer(question=question, summary=summary, passages=[])
-
-        passages = self.highlight(question, hits)
-        # Passages in rank order; the summarizer joins them with blank lines.
-        summary = self.summarizer.summarize_passages(
-            [p.text for p in passages], question=question, max_words=words
+        draft = self.draft(
+            question, top_k=top_k, filters=filters, max_words=max_words, mode=mode, context=context
         )
-        return Answer(question=question, summary=summary, passages=passages)
+        return self.write(draft)
 
-    def retrieve(
+    def draft(
         self,
         question: str,
         *,
         top_k: int = 5,
         filters: SearchFilters | None = None,
-        context: str | None = None,
+        max_words: int | None = None,
         mode: SearchMode = "hybrid",
-    ) -> list[Passage]:
-        """Search for ``question`` and highlight; the first half of :meth:`answer`.
+        context: str | None = None,
+    ) -> Draft:
+        """Search for ``question`` and choose the sentences that answer it.
 
         With ``context`` (a chat follow-up folded into the conversation's earlier
         question), ``context`` picks the articles of the story and ``question`` ranks
         the passages inside them: the follow-up stays on the story without the
         earlier question deciding which passage comes first. Falls back to the
         ``context`` hits when the question finds nothing in those articles.
+
+        ``max_words`` caps the answer; without it a factoid answer is capped by
+        ``default_max_words`` and a list question ("yêu cầu gì", "vì sao") by
+        ``list_max_words``, so its points fit.
         """
-        question = question.strip()
+        question = normalize(question).strip()
         if not question:
             raise ValueError("question must not be empty")
-        if context and context.strip() != question:
+        if context and normalize(context).strip() != question:
             story = self.index.search(context, top_k=top_k, filters=filters, mode=mode)
             ids = list(dict.fromkeys(hit.article_id for hit in story))
             scoped = replace(filters or SearchFilters(), article_ids=ids) if ids else None
             hits = self.index.search(question, top_k=top_k, filters=scoped, mode=mode) or story
         else:
             hits = self.index.search(question, top_k=top_k, filters=filters, mode=mode)
-        return self.highlight(question, hits) if hits else []
+        words = max_words or (
+            self.list_max_words if is_list_question(question) else self.default_max_words
+        )
+        if not hits:
+            return Draft(question=question, passages=[], sentences=[], max_words=words)
+        composition = compose(question, hits, self.sentence_embedder, max_words=words)
+        passages = [
+            Passage.from_hit(hit, span)
+            for hit, span in zip(hits, composition.highlights, strict=True)
+        ]
+        sentences = [
+            AnswerSentence(c.text, c.passage, c.article_id, c.start, c.end)
+            for c in (composition.candidates[i] for i in composition.sentences)
+        ]
+        return Draft(question=question, passages=passages, sentences=sentences, max_words=words)
 
-    def summarize_passages(
-        self, question: str, passages: Sequence[Passage], max_words: int | None = None
-    ) -> Summary:
-        """The second half of :meth:`answer`: summarize ``passages`` with ``question`` in view."""
-        if not passages:
-            return self.no_answer()
-        return self.summarizer.summarize_passages(
-            [p.text for p in passages],
-            question=question,
-            max_words=max_words or self.default_max_words,
+    def write(self, draft: Draft) -> Answer:
+        """The answer's text: the chosen sentences (extractive), or a seq2seq model's
+        answer written from them alone."""
+        if not draft.passages:
+            return Answer(question=draft.question, summary=self.no_answer(), passages=[])
+        if self.summarizer.method == "abstractive":
+            summary = self.summarizer.summarize_passages(
+                [s.text for s in draft.sentences],
+                question=draft.question,
+                max_words=draft.max_words,
+            )
+        else:
+            summary = Summary(
+                text=" ".join(s.text for s in draft.sentences),
+                method="extractive",
+                model=self.summarizer.model_name,
+            )
+        return Answer(
+            question=draft.question,
+            summary=summary,
+            passages=draft.passages,
+            sentences=draft.sentences,
         )
 
-    def stream_summary(
-        self, question: str, passages: Sequence[Passage], max_words: int | None = None
-    ) -> Iterator[str]:
-        """Yield the summary of ``passages`` in pieces, as soon as each is available.
+    def stream(self, draft: Draft) -> Iterator[str]:
+        """Yield the answer's text in pieces, as soon as each is available.
 
         A summarizer with ``stream_passages`` (seq2seq) yields tokens while it
-        generates; any other (extractive) summary is computed, then yielded word by
-        word (each piece after the first starts with its whitespace).
+        generates from the chosen sentences; otherwise the sentences are yielded word
+        by word (each piece after the first starts with its whitespace).
         """
-        if not passages:
+        if not draft.passages:
             yield from _pieces(NO_ANSWER_TEXT)
             return
-        words = max_words or self.default_max_words
-        texts = [p.text for p in passages]
         stream = getattr(self.summarizer, "stream_passages", None)
-        if stream is not None:
-            yield from stream(texts, question=question, max_words=words)
+        if self.summarizer.method == "abstractive" and stream is not None:
+            yield from stream(
+                [s.text for s in draft.sentences],
+                question=draft.question,
+                max_words=draft.max_words,
+            )
             return
-        summary = self.summarizer.summarize_passages(texts, question=question, max_words=words)
-        yield from _pieces(summary.text)
+        yield from _pieces(self.write(draft).summary.text)
+
+    def close(self) -> None:
+        """Release what the sentence embedder holds (its vector file)."""
+        close = getattr(self.sentence_embedder, "close", None)
+        if close is not None and self.sentence_embedder is not self.embedder:
+            close()
 
     def no_answer(self) -> Summary:
         """The summary returned when retrieval finds nothing."""
@@ -232,38 +269,6 @@ class Answerer:
             method=self.summarizer.method,  # type: ignore[arg-type]
             model=self.summarizer.model_name,
         )
-
-    def highlight(self, question: str, hits: Sequence[SearchHit]) -> list[Passage]:
-        """Attach to every hit the absolute span of its sentence that best matches.
-
-        Sentences are scored by cosine between the question's query embedding and
-        the sentences' passage embeddings (one batched call for all hits); near-ties
-        are broken by syllable overlap with the question.
-        """
-        per_hit = [split_sentences(hit.text) for hit in hits]
-        sentences = [
-            span.of(hit.text) for hit, spans in zip(hits, per_hit, strict=True) for span in spans
-        ]
-        if sentences:
-            query = self.embedder.embed_queries([question])[0]
-            vectors = self.embedder.embed_passages(sentences)
-            sims = np.asarray(vectors, dtype=np.float32) @ np.asarray(query, dtype=np.float32)
-        else:
-            sims = np.zeros(0, dtype=np.float32)
-        query_syllables = set(syllables(question))
-
-        passages: list[Passage] = []
-        offset = 0
-        for hit, spans in zip(hits, per_hit, strict=True):
-            if spans:
-                window = slice(offset, offset + len(spans))
-                best = spans[best_sentence(sentences[window], sims[window], query_syllables)]
-                span = (hit.start + best.start, hit.start + best.end)
-            else:  # a chunk without any sentence: highlight all of it
-                span = (hit.start, hit.end)
-            offset += len(spans)
-            passages.append(Passage.from_hit(hit, span))
-        return passages
 
     # -- summaries -----------------------------------------------------------------
 

@@ -1,8 +1,9 @@
 """Chat turns into answers: the retrieval query of a conversation, inline citations,
 the source list and token usage. Shared by the OpenAI-compatible route and MCP.
 
-A chat answer's text is the summary with a ``[n]`` marker after every sentence that
-comes from passage ``n``, then a blank line and a source list (``Nguồn:``), one line
+A chat answer's text is the answer with a ``[n]`` marker after every sentence that
+comes from passage ``n`` (the composer's own citations: ``Answer.sentences``), then
+a blank line and a source list (``Nguồn:``), one line
 per cited passage: title, date, source (and URL when known). Passages are numbered
 in rank order, the same order as the structured ``passages`` that travel with it.
 """
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING
 from models.vietnamese import count_syllables, syllables
 
 if TYPE_CHECKING:
-    from service.answering import Passage
+    from service.answering import AnswerSentence, Passage
     from service.runtime import Runtime
 
 #: A follow-up this short ("còn về an ninh mạng thì sao?") leans on the previous question.
@@ -44,7 +45,7 @@ def user_questions(messages: Sequence[ChatMessage]) -> list[str]:
 def retrieval_query(questions: Sequence[str]) -> str:
     """The story's search query: the latest question, with the one before it folded in
     when the latest is a short follow-up (at most ``FOLLOW_UP_MAX_SYLLABLES`` syllables).
-    ``Answerer.retrieve(question, context=...)`` uses it to pick the articles.
+    ``Answerer.draft(question, context=...)`` uses it to pick the articles.
 
     A short follow-up rarely names its subject ("còn về an ninh mạng thì sao?" after
     "Bí thư Tỉnh ủy yêu cầu Công an tỉnh làm gì?"); the earlier question supplies it.
@@ -82,17 +83,28 @@ def cite(sentence: str, passages: Sequence[Passage]) -> int | None:
     return best if share >= MIN_CITATION_OVERLAP else None
 
 
+def _flat(text: str) -> str:
+    return " ".join(text.split())
+
+
 class CitationMarker:
-    """Add ``[n]`` after each sentence of a summary that arrives in pieces.
+    """Add ``[n]`` after each sentence of an answer that arrives in pieces.
 
     :meth:`feed` returns the text to send for a piece (the piece, preceded by the
     marker of a sentence it closes); :meth:`finish` returns the marker of the last
     sentence. A sentence ends at ``.``, ``!``, ``?`` or ``…`` (and closing quotes)
     followed by whitespace, so decimal points ("3.5") and ``1.000`` don't split.
+
+    With ``sentences`` (the composer's answer sentences), a finished sentence that is
+    one of them, or part of one, is cited with that sentence's passage; anything else
+    (a seq2seq model's own words) goes through :func:`cite`.
     """
 
-    def __init__(self, passages: Sequence[Passage]) -> None:
+    def __init__(
+        self, passages: Sequence[Passage], sentences: Sequence[AnswerSentence] = ()
+    ) -> None:
         self.passages = passages
+        self.sources = [(_flat(s.text), s.passage + 1) for s in sentences]
         self.sentence = ""
         self.cited: list[int] = []
 
@@ -113,8 +125,16 @@ class CitationMarker:
     def _ends_sentence(self) -> bool:
         return self.sentence.rstrip(_CLOSERS).endswith(_SENTENCE_END)
 
+    def _number(self, sentence: str) -> int | None:
+        flat = _flat(sentence)
+        if flat:
+            for text, number in self.sources:
+                if flat in text:
+                    return number
+        return cite(sentence, self.passages) if self.passages else None
+
     def _marker(self) -> str:
-        number = cite(self.sentence, self.passages) if self.passages else None
+        number = self._number(self.sentence)
         self.sentence = ""
         if number is None:
             return ""
@@ -144,9 +164,13 @@ def sources_block(passages: Sequence[Passage]) -> str:
     return "\n\nNguồn:\n" + "\n".join(lines)
 
 
-def answer_pieces(summary_pieces: Iterator[str], passages: Sequence[Passage]) -> Iterator[str]:
-    """The chat answer as text pieces: the summary with citations, then the sources."""
-    marker = CitationMarker(passages)
+def answer_pieces(
+    summary_pieces: Iterator[str],
+    passages: Sequence[Passage],
+    sentences: Sequence[AnswerSentence] = (),
+) -> Iterator[str]:
+    """The chat answer as text pieces: the answer with citations, then the sources."""
+    marker = CitationMarker(passages, sentences)
     for piece in summary_pieces:
         out = marker.feed(piece)
         if out:

@@ -195,11 +195,15 @@ def ingest(
 
 
 def _render_answer(answer: Answer) -> None:
-    """Readable output: the summary, then numbered passages with the best sentence marked."""
+    """Readable output: the answer with ``[n]`` citations, then the numbered passages
+    with the best sentence marked."""
+    from service.chat import answer_pieces
+
     summary = answer.summary
+    cited = "".join(answer_pieces(iter([summary.text]), answer.passages, answer.sentences))
     console.print(
         Panel(
-            Text(summary.text),
+            Text(cited.partition("\n\nNguồn:")[0]),
             title=Text(answer.question, style="bold"),
             subtitle=f"{summary.method} · {summary.model}",
             border_style="green" if answer.passages else "yellow",

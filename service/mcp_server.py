@@ -22,7 +22,14 @@ from pydantic import BaseModel, Field
 from index.documents import ArticleFormatError, lookup_article_id, make_article
 from models.vietnamese import normalize
 from service.answering import ArticleNotFoundError
-from service.api.schemas import ArticleMeta, FiltersIn, PassageOut, SearchResult, SummaryOut
+from service.api.schemas import (
+    AnswerSentenceOut,
+    ArticleMeta,
+    FiltersIn,
+    PassageOut,
+    SearchResult,
+    SummaryOut,
+)
 from service.chat import answer_pieces
 from service.core.config import Settings
 from service.runtime import Runtime
@@ -49,6 +56,9 @@ class AskResult(BaseModel):
     question: str
     answer: str = Field(description="Tóm tắt có đánh số trích dẫn [n] và danh sách nguồn.")
     summary: SummaryOut
+    answer_sentences: list[AnswerSentenceOut] = Field(
+        description="Các câu của câu trả lời, mỗi câu kèm chỉ số đoạn văn nguồn (từ 0)."
+    )
     passages: list[PassageOut] = Field(description="Đoạn văn được trích dẫn, [1] là đoạn đầu.")
 
 
@@ -146,14 +156,14 @@ def build_mcp_server(
         answerer = runtime().answerer
 
         def work() -> AskResult:
-            passages = answerer.retrieve(question, top_k=check_top_k(top_k))
-            summary = answerer.summarize_passages(question, passages, max_words)
-            pieces = answer_pieces(iter([summary.text]), passages)
+            answer = answerer.answer(question, top_k=check_top_k(top_k), max_words=max_words)
+            pieces = answer_pieces(iter([answer.summary.text]), answer.passages, answer.sentences)
             return AskResult(
-                question=question,
+                question=answer.question,
                 answer="".join(pieces),
-                summary=SummaryOut.from_summary(summary),
-                passages=[PassageOut.from_passage(p) for p in passages],
+                summary=SummaryOut.from_summary(answer.summary),
+                answer_sentences=[AnswerSentenceOut.from_sentence(s) for s in answer.sentences],
+                passages=[PassageOut.from_passage(p) for p in answer.passages],
             )
 
         return await run(work)

@@ -19,6 +19,8 @@ from models.summarization.factory import SummarizerChoice, build_summarizer
 from service.answering import Answerer
 from service.core.config import Settings
 from service.instrumentation import ModelMetrics, timed_embedder, timed_summarizer
+from service.query_memo import QueryMemo
+from service.sentence_vectors import SentenceVectors
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +42,8 @@ class Runtime:
         return self.summarizer_choice.summarizer
 
     def close(self) -> None:
-        """Flush and close the index."""
+        """Flush and close the index (and the answerer's sentence vectors)."""
+        self.answerer.close()
         self.index.close()
 
 
@@ -137,7 +140,9 @@ def build_runtime(settings: Settings, *, embedder: Embedder | None = None) -> Ru
         embedder = load_embedder_from(settings)
     model_metrics = ModelMetrics()
     # Model calls are timed for /metrics; the proxies forward everything else.
-    embed = timed_embedder(embedder, model_metrics)
+    # The index and the answer composer share one query-vector memo: a question is
+    # embedded once per request.
+    embed = QueryMemo(timed_embedder(embedder, model_metrics))
     index = open_index(settings, embed)
     try:
         choice = build_summarizer_from(settings, embed)
@@ -149,6 +154,8 @@ def build_runtime(settings: Settings, *, embedder: Embedder | None = None) -> Ru
         embed,
         timed_summarizer(choice.summarizer, model_metrics),
         default_max_words=settings.summary_max_words,
+        list_max_words=settings.answer_list_max_words,
+        sentence_embedder=SentenceVectors(embed, settings.data_dir / "sentence_vectors.sqlite"),
     )
     return Runtime(
         settings=settings,

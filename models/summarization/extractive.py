@@ -122,10 +122,17 @@ def _lexrank(vectors: list[dict[str, float]], damping: float = 0.85, steps: int 
 
 def relevance_scores(texts: Sequence[str], question: str) -> list[float]:
     """Lexical relevance of each text to ``question``: TF-IDF cosine, IDF over ``texts``."""
-    counts = [_terms(syllables(t)) for t in texts]
+    return relevance_from_syllables([syllables(t) for t in texts], syllables(question))
+
+
+def relevance_from_syllables(
+    texts: Sequence[Sequence[str]], question: Sequence[str]
+) -> list[float]:
+    """:func:`relevance_scores` over syllables already split (texts and question)."""
+    counts = [_terms(s) for s in texts]
     df = Counter(t for c in counts for t in c)
     idf = {t: math.log(1.0 + len(texts) / d) for t, d in df.items()}
-    query = _tfidf(_terms(syllables(question)), idf)
+    query = _tfidf(_terms(question), idf)
     return [_dot(query, _tfidf(c, idf)) for c in counts]
 
 

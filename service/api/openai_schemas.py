@@ -14,7 +14,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from models.vietnamese import normalize
-from service.api.schemas import SEED_QUESTION, FiltersIn, PassageOut
+from service.api.schemas import SEED_QUESTION, AnswerSentenceOut, FiltersIn, PassageOut
 
 MODEL_ID = "vnqa"
 """The one model id served: retrieval plus summary over the stored articles."""
@@ -133,6 +133,9 @@ class VnqaExtra(BaseModel):
     """vnqa's structured answer; OpenAI clients ignore it."""
 
     passages: list[PassageOut] = Field(description="Các đoạn văn được trích dẫn, đánh số từ 1.")
+    answer_sentences: list[AnswerSentenceOut] = Field(
+        default_factory=list, description="Các câu của câu trả lời và đoạn văn chứa mỗi câu."
+    )
     summary_method: Literal["abstractive", "extractive"]
     model: str = Field(description="Mô hình đã tạo tóm tắt.")
     retrieval_query: str = Field(description="Câu đã dùng để tìm kiếm (kể cả ngữ cảnh hội thoại).")

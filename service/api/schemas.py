@@ -21,7 +21,7 @@ from pydantic import (
 from index.documents import clean_line, lookup_article_id, parse_date
 from index.engine import IndexStats, SearchFilters, SearchHit, StoredArticle
 from models.summarization.base import Summary
-from service.answering import Answer, Passage
+from service.answering import Answer, AnswerSentence, Passage
 
 SEED_QUESTION = "Bí thư Tỉnh ủy yêu cầu Công an tỉnh làm gì?"
 
@@ -352,11 +352,41 @@ class PassageOut(SearchResult):
         return cls(**SearchResult.from_hit(passage).model_dump(), highlight=passage.highlight)
 
 
+# -- answer citations (issue 9: the composer's sentences) ---------------------------
+
+
+class AnswerSentenceOut(BaseModel):
+    """One sentence of the answer and the passage it comes from."""
+
+    text: str = Field(description="Câu trích từ bài (nguyên văn).")
+    passage: int = Field(description="Chỉ số (từ 0) của đoạn văn chứa câu, trong `passages`.")
+    article_id: str
+    start: int = Field(description="Vị trí bắt đầu của câu trong bài.")
+    end: int = Field(description="Vị trí kết thúc (không tính) của câu trong bài.")
+
+    @classmethod
+    def from_sentence(cls, sentence: AnswerSentence) -> AnswerSentenceOut:
+        """Build from the composer's sentence."""
+        return cls(
+            text=sentence.text,
+            passage=sentence.passage,
+            article_id=sentence.article_id,
+            start=sentence.start,
+            end=sentence.end,
+        )
+
+
 class AskResponse(BaseModel):
     """Response of ``POST /v1/ask``."""
 
     question: str
     summary: SummaryOut
+    answer_sentences: list[AnswerSentenceOut] = Field(
+        description=(
+            "Các câu của câu trả lời, câu trả lời tốt nhất trước, mỗi câu kèm đoạn văn nguồn; "
+            "với mô hình seq2seq: các câu mô hình đã đọc."
+        )
+    )
     passages: list[PassageOut]
 
     @classmethod
@@ -365,8 +395,12 @@ class AskResponse(BaseModel):
         return cls(
             question=answer.question,
             summary=SummaryOut.from_summary(answer.summary),
+            answer_sentences=[AnswerSentenceOut.from_sentence(s) for s in answer.sentences],
             passages=[PassageOut.from_passage(p) for p in answer.passages],
         )
+
+
+# -- end of answer citations ---------------------------------------------------------
 
 
 # -- summaries ----------------------------------------------------------------------

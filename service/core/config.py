@@ -45,6 +45,12 @@ class Settings(BaseSettings):
         DEFAULT_SUMMARIZER_MODEL, description="Hub id or local folder of a seq2seq model."
     )
     summary_max_words: int = Field(80, ge=5, le=1000)
+    answer_list_max_words: int = Field(
+        160,
+        ge=5,
+        le=1000,
+        description="Default length of an answer to a list question ('yêu cầu gì', 'vì sao').",
+    )
 
     # Chunking
     chunk_max_syllables: int = Field(

@@ -152,7 +152,7 @@ def test_ask_cites_the_secretarys_requests(seeded, seed_article):
     response = seeded.post("/v1/ask", json={"question": QUESTION})
     assert response.status_code == 200, response.text
     body = response.json()
-    assert set(body) == {"question", "summary", "passages"}
+    assert set(body) == {"question", "summary", "answer_sentences", "passages"}
     assert body["question"] == QUESTION
 
     passages = body["passages"]
@@ -180,7 +180,17 @@ def test_ask_cites_the_secretarys_requests(seeded, seed_article):
     assert set(summary) == {"text", "method", "model"}
     assert summary["method"] == "extractive" and summary["model"]
     assert VIETNAMESE.search(summary["text"])
-    assert len(summary["text"].split()) <= 120
+    # A list question: several points, within the list cap (VNQA_ANSWER_LIST_MAX_WORDS).
+    assert len(summary["text"].split()) <= 160
+    sentences = body["answer_sentences"]
+    assert len(sentences) >= 4
+    assert summary["text"] == " ".join(s["text"] for s in sentences)
+    for sentence in sentences:
+        passage = passages[sentence["passage"]]
+        assert sentence["article_id"] == passage["article_id"]
+        assert passage["start"] <= sentence["start"] < sentence["end"] <= passage["end"]
+        source = " ".join(text[sentence["start"] : sentence["end"]].split())
+        assert source == sentence["text"].removesuffix("…")
 
 
 def test_ask_with_no_match_says_so(seeded):

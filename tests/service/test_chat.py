@@ -26,10 +26,11 @@ def test_citations_are_the_same_whether_the_summary_arrives_whole_or_in_pieces(
     live_server,  # noqa: F811  (its runtime holds the seed article)
 ) -> None:
     answerer = live_server.runtime.answerer
-    passages = answerer.retrieve(SEED_QUESTION, top_k=5)
-    summary = answerer.summarize_passages(SEED_QUESTION, passages, 60).text
-    whole = "".join(answer_pieces(iter([summary]), passages))
-    pieces = list(answer_pieces(answerer.stream_summary(SEED_QUESTION, passages, 60), passages))
+    draft = answerer.draft(SEED_QUESTION, top_k=5, max_words=60)
+    passages = draft.passages
+    summary = answerer.write(draft).summary.text
+    whole = "".join(answer_pieces(iter([summary]), passages, draft.sentences))
+    pieces = list(answer_pieces(answerer.stream(draft), passages, draft.sentences))
     assert len(pieces) > 10 and "".join(pieces) == whole
     assert whole.endswith(sources_block(passages).rstrip())
     body = whole.partition("\n\nNguồn:")[0]

@@ -101,9 +101,11 @@ def test_ask_json_matches_api_shape(runner, cli_env, ingested):
     result = runner.invoke(app, ["ask", QUESTION, "--json", "--top-k", "3"], env=env)
     assert result.exit_code == 0, result.output
     body = json.loads(result.stdout)
-    assert set(body) == {"question", "summary", "passages"}
+    assert set(body) == {"question", "summary", "answer_sentences", "passages"}
     assert body["summary"]["method"] == "extractive"
     assert 1 <= len(body["passages"]) <= 3
+    assert body["answer_sentences"]
+    assert all(0 <= s["passage"] < len(body["passages"]) for s in body["answer_sentences"])
     top = body["passages"][0]
     assert "Bí thư Tỉnh ủy yêu cầu" in top["text"]
     assert top["source"] == "nghean.gov.vn" and top["date"] == "2025-11-27"

@@ -51,6 +51,8 @@ def test_one_json_access_line_per_request(client, caplog):
 def test_metrics_cover_requests_index_and_models(client):
     client.post("/v1/search", json={"query": "hội nghị"})
     client.post("/v1/ask", json={"question": "Ai phát biểu tại hội nghị?"})
+    # An extractive answer is composed without the summarizer; a summary uses it.
+    client.post("/v1/summarize", json={"article_id": "syn-0001"})
     client.get("/v1/articles/khong-co")
     text = client.get("/metrics").text
     samples = {
@@ -66,7 +68,7 @@ def test_metrics_cover_requests_index_and_models(client):
     assert samples["vnqa_index_articles"] == 3
     assert samples["vnqa_index_chunks"] >= 3
     for model, operation in [("embedder", "embed_queries"), ("embedder", "embed_passages"),
-                             ("summarizer", "summarize_passages")]:
+                             ("summarizer", "summarize")]:
         key = f'vnqa_model_seconds_count{{model="{model}",operation="{operation}"}}'
         assert samples[key] >= 1, key
     for operation in ("search", "answer", "add_articles"):

@@ -23,6 +23,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
 from fastapi.routing import APIRoute
 
+from service.answering import Draft
 from service.api.deps import OffloadDep, RuntimeDep, SettingsDep
 from service.api.errors import ApiError, describe_validation_errors
 from service.api.openai_schemas import (
@@ -39,7 +40,7 @@ from service.api.openai_schemas import (
     error_body,
 )
 from service.api.routes.search import check_max_words, check_question, check_top_k
-from service.api.schemas import PassageOut
+from service.api.schemas import AnswerSentenceOut, PassageOut
 from service.chat import (
     ChatMessage,
     TokenCounter,
@@ -162,28 +163,34 @@ async def chat_completions(
     created = int(time.time())
     model = body.model or MODEL_ID
 
-    async def retrieve() -> list[Any]:
+    async def draft() -> Draft:
         return await offload(
-            answerer.retrieve, question, top_k=top_k, filters=filters, context=query
+            answerer.draft,
+            question,
+            top_k=top_k,
+            filters=filters,
+            max_words=max_words,
+            context=query,
         )
 
     def count_usage(messages: list[ChatMessage], passages: list[Any], text: str) -> Usage:
         return usage_for(TokenCounter(runtime), messages, passages, text)
 
-    def extra(passages: list[Any]) -> VnqaExtra:
+    def extra(draft: Draft) -> VnqaExtra:
         summarizer = runtime.summarizer
         return VnqaExtra(
-            passages=[PassageOut.from_passage(p) for p in passages],
+            passages=[PassageOut.from_passage(p) for p in draft.passages],
+            answer_sentences=[AnswerSentenceOut.from_sentence(s) for s in draft.sentences],
             summary_method=summarizer.method,
             model=summarizer.model_name,
             retrieval_query=query,
         )
 
     if not body.stream:
-        passages = await retrieve()
-        pieces = answer_pieces(answerer.stream_summary(question, passages, max_words), passages)
+        plan = await draft()
+        pieces = answer_pieces(answerer.stream(plan), plan.passages, plan.sentences)
         content = await offload(lambda: "".join(pieces))
-        usage = await offload(count_usage, messages, passages, content)
+        usage = await offload(count_usage, messages, plan.passages, content)
         return ChatCompletion(
             id=completion_id,
             created=created,
@@ -194,7 +201,7 @@ async def chat_completions(
                 completion_tokens=usage.completion_tokens,
                 total_tokens=usage.total_tokens,
             ),
-            vnqa=extra(passages),
+            vnqa=extra(plan),
         )
 
     include_usage = bool(body.stream_options and body.stream_options.include_usage)
@@ -218,18 +225,18 @@ async def chat_completions(
         yield _sse(chunk({"role": "assistant", "content": ""}))
         pieces: Iterator[str] | None = None
         try:
-            passages = await retrieve()
-            pieces = answer_pieces(answerer.stream_summary(question, passages, max_words), passages)
+            plan = await draft()
+            pieces = answer_pieces(answerer.stream(plan), plan.passages, plan.sentences)
             sent: list[str] = []
             first = True
             while (piece := await offload(next, pieces, None)) is not None:
                 sent.append(piece)
-                more = {"vnqa": extra(passages).model_dump()} if first else {}
+                more = {"vnqa": extra(plan).model_dump()} if first else {}
                 first = False
                 yield _sse(chunk({"content": piece}, **more))
             yield _sse(chunk({}, "stop"))
             if include_usage:
-                usage = await offload(count_usage, messages, passages, "".join(sent))
+                usage = await offload(count_usage, messages, plan.passages, "".join(sent))
                 final = chunk({})
                 final["choices"] = []
                 final["usage"] = {
