@@ -147,6 +147,14 @@ class Embedder:
             )
         return len(encoded["input_ids"])
 
+    def count_text_tokens(self, text: str) -> int:
+        """Tokens of ``text`` alone: no prefix, no ``<s>``/``</s>``, no truncation."""
+        with self._lock:
+            encoded = self._model.tokenizer(
+                text, add_special_tokens=False, truncation=False, verbose=False
+            )
+        return len(encoded["input_ids"])
+
     def _encode(
         self, texts: Sequence[str], prefix: str, batch_size: int, show_progress: bool
     ) -> np.ndarray:

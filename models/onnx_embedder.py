@@ -232,6 +232,15 @@ class OnnxEmbedder:
             finally:
                 self._tokenizer.enable_truncation(self.max_seq_length)
 
+    def count_text_tokens(self, text: str) -> int:
+        """Tokens of ``text`` alone: no prefix, no ``<s>``/``</s>``, no truncation."""
+        with self._tokenize_lock:
+            self._tokenizer.no_truncation()
+            try:
+                return len(self._tokenizer.encode(text, add_special_tokens=False).ids)
+            finally:
+                self._tokenizer.enable_truncation(self.max_seq_length)
+
     def _encode(self, texts: Sequence[str], prefix: str, max_batch: int = 64) -> np.ndarray:
         if isinstance(texts, str):
             raise TypeError("expected a sequence of texts, got a single string")

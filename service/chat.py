@@ -194,10 +194,10 @@ class TokenCounter:
             self.name = runtime.summarizer.model_name
             self._count = count
         else:
-            embedder = runtime.embedder
-            base = embedder.count_tokens("")  # the passage prefix and <s> </s>
-            self.name = embedder.name
-            self._count = lambda text: max(0, embedder.count_tokens(text) - base)
+            # Not count_tokens(text) - count_tokens(""): the prefix's trailing space is a
+            # token of its own when nothing follows it, so that undercounts by one.
+            self.name = runtime.embedder.name
+            self._count = runtime.embedder.count_text_tokens
 
     def __call__(self, text: str) -> int:
         """Tokens in ``text``."""

