@@ -68,7 +68,7 @@ class CachedEmbedder:
         if todo:
             if self.inner is None:
                 self.inner = self._load()
-            memo.update(zip(todo, embed(todo)))
+            memo.update(zip(todo, embed(todo), strict=True))
         return np.stack([np.asarray(memo[t], dtype=np.float32) for t in texts])
 
     def embed_queries(self, texts):
