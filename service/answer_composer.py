@@ -3,7 +3,10 @@
 Every passage is split into sentences once; every distinct sentence is embedded once
 (one batched call) and scored against the question: the embedding cosine (spread over
 the candidates) blended with TF-IDF relevance over syllables and syllable pairs, plus
-a small prior for better-ranked passages. The best sentence opens the answer. A
+a small prior for better-ranked passages, a bonus when the sentence holds the kind of
+token the question asks for (a number for "bao nhiêu" / "năm nào", a name for "ai" /
+"ở đâu") and a bonus for the share of its words the question does not already have (a
+sentence that only restates the question gains nothing). The best sentence opens the answer. A
 factoid question gets at most one more sentence, only when it scores close to the
 best; a question that asks for a list ("yêu cầu gì", "những biện pháp nào", "vì sao")
 gets its distinct points, chosen by maximal marginal relevance so near-duplicates
@@ -66,11 +69,11 @@ class Weights:
     rank_prior: float = 0.2  # bonus for sentences of better-ranked passages
     answer_type: float = 0.1  # bonus: a number / a name the question asks for, not in it
     fresh: float = 0.2  # bonus x share of the sentence's syllables that are not the question's
-    question_words: bool = False  # keep "gì", "nào", "ai", … in the lexical query
+    question_words: bool = True  # keep "gì", "nào", "ai", … in the lexical query (False: drop them)
     second_ratio: float = 0.8  # a factoid's second sentence must score this share of the best
     factoid_sentences: int = 2
     follow_ratio: float = 0.7  # the sentence after the best joins at this share of the best
-    list_ratio: float = 0.72  # a list point must score this share of the best
+    list_ratio: float = 0.73  # a list point must score this share of the best
     novelty: float = 0.5  # MMR: weight of the similarity to points already chosen
     duplicate_cosine: float = 0.97  # sentences this close count as the same point
     duplicate_jaccard: float = 0.6
