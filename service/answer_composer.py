@@ -3,13 +3,13 @@
 Every passage is split into sentences once; every distinct sentence is embedded once
 (one batched call) and scored against the question: the embedding cosine (spread over
 the candidates) blended with TF-IDF relevance over syllables and syllable pairs, plus
-a small prior for better-ranked passages, a bonus when the sentence holds the kind of
-token the question asks for (a number for "bao nhiêu" / "năm nào", a name for "ai" /
-"ở đâu") and a bonus for the share of its words the question does not already have (a
-sentence that only restates the question gains nothing). The best sentence opens the answer. A
-factoid question gets at most one more sentence, only when it scores close to the
-best; a question that asks for a list ("yêu cầu gì", "những biện pháp nào", "vì sao")
-gets its distinct points, chosen by maximal marginal relevance so near-duplicates
+a small prior for better-ranked passages, a bonus when the sentence holds a number the
+question asks for ("bao nhiêu", "năm nào", "khi nào") and does not hold, and a bonus for
+the share of its words the question does not already have (a sentence that only
+restates the question gains little). The best sentence opens the answer. A factoid
+question gets at most one more sentence, only when it scores close to the best; a
+question that asks for a list ("yêu cầu gì", "những biện pháp nào", "vì sao") gets its
+distinct points, chosen by maximal marginal relevance so near-duplicates
 (overlapping chunks, the same fact told twice) are skipped, within the word budget.
 
 The same scores pick each passage's highlight, so the highlight, the answer and its
@@ -53,6 +53,7 @@ _NAME_QUESTION_RE = re.compile(
     r"\bai\b|ở đâu|nơi nào|nước nào|quốc gia nào|thành phố nào|\btên\b", re.IGNORECASE
 )
 _DIGIT_RE = re.compile(r"\d")
+_WORD_RE = re.compile(r"\w+")
 _TERMINAL = tuple(".!?…;:\"”»)'’")
 _CLAUSE_END_RE = re.compile(r"[,;:](?=\s)")
 _CREDIT_RE = re.compile(
@@ -67,7 +68,8 @@ class Weights:
 
     dense: float = 0.6  # share of the embedding cosine in relevance; the rest is lexical
     rank_prior: float = 0.2  # bonus for sentences of better-ranked passages
-    answer_type: float = 0.1  # bonus: a number / a name the question asks for, not in it
+    answer_type: float = 0.1  # bonus: a number the question asks for and does not hold
+    answer_name: bool = False  # the bonus also for a name asked by "ai" / "ở đâu"
     fresh: float = 0.2  # bonus x share of the sentence's syllables that are not the question's
     question_words: bool = True  # keep "gì", "nào", "ai", … in the lexical query (False: drop them)
     second_ratio: float = 0.8  # a factoid's second sentence must score this share of the best
@@ -187,18 +189,20 @@ def _spread(values: np.ndarray) -> np.ndarray:
 
 
 def answer_type_mask(question: str, question_syllables: Sequence[str],
-                     candidates: Sequence[Candidate]) -> np.ndarray:
+                     candidates: Sequence[Candidate], *, names: bool = True) -> np.ndarray:
     """1.0 for each sentence holding the kind of token the question asks for and does
     not itself contain: a number ("bao nhiêu", "năm nào", "khi nào") or a capitalized
-    name after the sentence's first word ("ai", "ở đâu"); 0.0 otherwise."""
+    name after the sentence's first word ("ai", "ở đâu"; only with ``names``); 0.0
+    otherwise."""
     mask = np.zeros(len(candidates))
     asked = {s.casefold() for s in question_syllables}
     if _NUMBER_QUESTION_RE.search(question):
         for i, c in enumerate(candidates):
             mask[i] = any(_DIGIT_RE.search(s) and s.casefold() not in asked for s in c.syllables)
-    elif _NAME_QUESTION_RE.search(question):
+    elif names and _NAME_QUESTION_RE.search(question):
         for i, c in enumerate(candidates):
-            mask[i] = any(s[:1].isupper() and s.casefold() not in asked for s in c.syllables[1:])
+            words = _WORD_RE.findall(c.text)[1:]  # syllables are case-folded; the text is not
+            mask[i] = any(w[:1].isupper() and w.casefold() not in asked for w in words)
     return mask
 
 
@@ -254,7 +258,7 @@ def compose(
     )
     if weights.answer_type:
         scores = scores + weights.answer_type * answer_type_mask(
-            question, question_syllables, candidates
+            question, question_syllables, candidates, names=weights.answer_name
         )
     if weights.fresh:
         scores = scores + weights.fresh * np.array(
