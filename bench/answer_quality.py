@@ -63,6 +63,14 @@ class CachedEmbedder:
         self.queries: dict[str, np.ndarray] = {}
         self.passages: dict[str, np.ndarray] = {}
 
+    def __getattr__(self, name: str):
+        # Everything else (``dimension``, fingerprints, …) is the real embedder's.
+        if name.startswith("_") or name in ("inner", "queries", "passages"):
+            raise AttributeError(name)
+        if self.inner is None:
+            self.inner = self._load()
+        return getattr(self.inner, name)
+
     def _get(self, memo: dict, texts, embed) -> np.ndarray:
         todo = [t for t in dict.fromkeys(texts) if t not in memo]
         if todo:
@@ -86,31 +94,35 @@ def _question_text(q: Question) -> str:
     return unicodedata.normalize("NFC", q.text).strip()
 
 
-def prepare(cache_dir: Path) -> tuple[list[Question], list, CachedEmbedder]:
-    """Questions, their top-5 hits and a cached embedder: built once, then read back."""
+def prepare(cache_dir: Path, limit: int | None = None,
+            ) -> tuple[list[Question], list, CachedEmbedder]:
+    """Questions, their top-5 hits and a cached embedder: built once, then read back.
+
+    ``limit`` keeps the first N paragraphs (a smoke run; cached apart from the full set).
+    """
     from index.documents import make_article
     from service.core.config import Settings
     from service.runtime import load_embedder_from, open_index
 
-    pickled = cache_dir / "hits.pkl"
-    _, questions = load_viquad()
+    suffix = "" if limit is None else f"-limit{limit}"
+    pickled = cache_dir / f"hits{suffix}.pkl"
+    data_dir = cache_dir / f"data{suffix}"
+    paragraphs, questions = load_viquad(limit)
     if pickled.is_file():
         hits_all, queries, passages = pickle.loads(pickled.read_bytes())
         if len(hits_all) == len(questions):
             embedder = CachedEmbedder(load=lambda: load_embedder_from(
-                Settings(summarizer="extractive", data_dir=cache_dir / "data")))
+                Settings(summarizer="extractive", data_dir=data_dir)))
             embedder.queries, embedder.passages = queries, passages
             return questions, hits_all, embedder
         print("cache does not match the question set; rebuilding", file=sys.stderr)
 
-    data_dir = cache_dir / "data"
     settings = Settings(summarizer="extractive", data_dir=data_dir)
     embedder = CachedEmbedder(load_embedder_from(settings))
     started = time.perf_counter()
     index = open_index(settings, embedder)
     try:
         if index.stats().chunks == 0:
-            paragraphs, _ = load_viquad()
             index.add_articles(
                 make_article(id=p.id, title=p.title, text=p.text) for p in paragraphs
             )
@@ -190,6 +202,8 @@ def _row(label: str, r: dict[str, dict]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cache-dir", type=Path, default=Path("/tmp/vnqa-answer-quality"))
+    parser.add_argument("--limit", type=int, default=None,
+                        help="first N ViQuAD paragraphs only (a smoke run)")
     parser.add_argument("--set", action="append", default=[], help="baseline override NAME=V")
     parser.add_argument("--variant", action="append", default=[],
                         help="comma-separated overrides on top of the baseline")
@@ -197,7 +211,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     require_data(VIQUAD)
 
-    questions, hits_all, embedder = prepare(args.cache_dir)
+    questions, hits_all, embedder = prepare(args.cache_dir, args.limit)
     base = dataclasses.replace(DEFAULT_WEIGHTS, **_overrides(",".join(args.set)))
     print("| variant | tune: in answer / first / mean / p90 | held-out | all |")
     print("| --- | --- | --- | --- |")
