@@ -3,10 +3,13 @@
 Every passage is split into sentences once; every distinct sentence is embedded once
 (one batched call) and scored against the question: the embedding cosine (spread over
 the candidates) blended with TF-IDF relevance over syllables and syllable pairs, plus
-a small prior for better-ranked passages. The best sentence opens the answer. A
-factoid question gets at most one more sentence, only when it scores close to the
-best; a question that asks for a list ("yêu cầu gì", "những biện pháp nào", "vì sao")
-gets its distinct points, chosen by maximal marginal relevance so near-duplicates
+a small prior for better-ranked passages, a bonus when the sentence holds a number the
+question asks for ("bao nhiêu", "năm nào", "khi nào") and does not hold, and a bonus for
+the share of its words the question does not already have (a sentence that only
+restates the question gains little). The best sentence opens the answer. A factoid
+question gets at most one more sentence, only when it scores close to the best; a
+question that asks for a list ("yêu cầu gì", "những biện pháp nào", "vì sao") gets its
+distinct points, chosen by maximal marginal relevance so near-duplicates
 (overlapping chunks, the same fact told twice) are skipped, within the word budget.
 
 The same scores pick each passage's highlight, so the highlight, the answer and its
@@ -37,6 +40,20 @@ _LIST_QUESTION_RE = re.compile(
     r"|\blàm gì\b|\bvì sao\b|\btại sao\b|\bnguyên nhân\b|\bnhững gì\b",
     re.IGNORECASE,
 )
+# Question words: they name what is asked, not words the answer sentence shares.
+_QUESTION_WORDS = frozenset(
+    "gì nào ai đâu sao bao nhiêu mấy là không vậy thế".split()
+)
+# What kind of token the answer is: a number (how many, which year, when) or a name.
+_NUMBER_QUESTION_RE = re.compile(
+    r"bao nhiêu|năm nào|khi nào|bao giờ|năm bao|thời gian nào|ngày nào|thế kỷ nào|\bmấy\b",
+    re.IGNORECASE,
+)
+_NAME_QUESTION_RE = re.compile(
+    r"\bai\b|ở đâu|nơi nào|nước nào|quốc gia nào|thành phố nào|\btên\b", re.IGNORECASE
+)
+_DIGIT_RE = re.compile(r"\d")
+_WORD_RE = re.compile(r"\w+")
 _TERMINAL = tuple(".!?…;:\"”»)'’")
 _CLAUSE_END_RE = re.compile(r"[,;:](?=\s)")
 _CREDIT_RE = re.compile(
@@ -49,12 +66,16 @@ _CREDIT_RE = re.compile(
 class Weights:
     """How sentence scores are made and how many sentences an answer takes."""
 
-    dense: float = 0.5  # share of the embedding cosine in relevance; the rest is lexical
-    rank_prior: float = 0.3  # bonus for sentences of better-ranked passages
+    dense: float = 0.6  # share of the embedding cosine in relevance; the rest is lexical
+    rank_prior: float = 0.2  # bonus for sentences of better-ranked passages
+    answer_type: float = 0.1  # bonus: a number the question asks for and does not hold
+    answer_name: bool = False  # the bonus also for a name asked by "ai" / "ở đâu"
+    fresh: float = 0.2  # bonus x share of the sentence's syllables that are not the question's
+    question_words: bool = True  # keep "gì", "nào", "ai", … in the lexical query (False: drop them)
     second_ratio: float = 0.8  # a factoid's second sentence must score this share of the best
     factoid_sentences: int = 2
-    follow_ratio: float = 0.6  # the sentence after the best joins at this share of the best
-    list_ratio: float = 0.7  # a list point must score this share of the best
+    follow_ratio: float = 0.7  # the sentence after the best joins at this share of the best
+    list_ratio: float = 0.73  # a list point must score this share of the best
     novelty: float = 0.5  # MMR: weight of the similarity to points already chosen
     duplicate_cosine: float = 0.97  # sentences this close count as the same point
     duplicate_jaccard: float = 0.6
@@ -167,6 +188,32 @@ def _spread(values: np.ndarray) -> np.ndarray:
     return (values - low) / (high - low) if high > low else np.ones_like(values)
 
 
+def answer_type_mask(question: str, question_syllables: Sequence[str],
+                     candidates: Sequence[Candidate], *, names: bool = True) -> np.ndarray:
+    """1.0 for each sentence holding the kind of token the question asks for and does
+    not itself contain: a number ("bao nhiêu", "năm nào", "khi nào") or a capitalized
+    name after the sentence's first word ("ai", "ở đâu"; only with ``names``); 0.0
+    otherwise."""
+    mask = np.zeros(len(candidates))
+    asked = {s.casefold() for s in question_syllables}
+    if _NUMBER_QUESTION_RE.search(question):
+        for i, c in enumerate(candidates):
+            mask[i] = any(_DIGIT_RE.search(s) and s.casefold() not in asked for s in c.syllables)
+    elif names and _NAME_QUESTION_RE.search(question):
+        for i, c in enumerate(candidates):
+            words = _WORD_RE.findall(c.text)[1:]  # syllables are case-folded; the text is not
+            mask[i] = any(w[:1].isupper() and w.casefold() not in asked for w in words)
+    return mask
+
+
+def _fresh_share(question_syllables: Sequence[str], candidate: Candidate) -> float:
+    """Share of the sentence's syllables the question does not have: a sentence that only
+    restates the question scores low."""
+    asked = {s.casefold() for s in question_syllables}
+    new = sum(1 for s in candidate.syllables if s.casefold() not in asked)
+    return new / len(candidate.syllables)
+
+
 def _jaccard(a: Sequence[str], b: Sequence[str]) -> float:
     sa, sb = set(a), set(b)
     return len(sa & sb) / len(sa | sb) if sa | sb else 1.0
@@ -193,8 +240,13 @@ def compose(
     vectors = np.asarray(embedder.embed_passages([c.text for c in candidates]), dtype=np.float32)
     dense = _spread(vectors @ query)
     question_syllables = syllables(question)
+    query_syllables = question_syllables
+    if not weights.question_words:
+        query_syllables = [
+            s for s in question_syllables if s.casefold() not in _QUESTION_WORDS
+        ] or question_syllables
     lexical = np.asarray(
-        relevance_from_syllables([c.syllables for c in candidates], question_syllables)
+        relevance_from_syllables([c.syllables for c in candidates], query_syllables)
     )
     top = float(lexical.max())
     lexical = lexical / top if top > 0 else lexical
@@ -204,6 +256,14 @@ def compose(
         + (1.0 - weights.dense) * lexical
         + weights.rank_prior * np.exp(-ranks / 2.0)
     )
+    if weights.answer_type:
+        scores = scores + weights.answer_type * answer_type_mask(
+            question, question_syllables, candidates, names=weights.answer_name
+        )
+    if weights.fresh:
+        scores = scores + weights.fresh * np.array(
+            [_fresh_share(question_syllables, c) for c in candidates]
+        )
 
     highlights: list[tuple[int, int]] = []
     for number, hit in enumerate(hits):

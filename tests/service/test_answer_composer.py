@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from index.documents import load_articles
-from service.answer_composer import is_list_question
+from models.vietnamese import syllables
+from service.answer_composer import Candidate, answer_type_mask, is_list_question
 from service.api.schemas import SEED_QUESTION, AskResponse
 from service.chat import answer_pieces
 from tests.conftest import SEED_ARTICLE
@@ -136,3 +137,25 @@ def test_a_seq2seq_model_reads_the_chosen_sentences_not_the_passages(
     whole = model.summarize_passages([p.text for p in draft.passages], max_words=30)
     assert answer.summary.text == fed.text
     assert fed.text != whole.text
+
+
+def _candidate(text: str) -> Candidate:
+    return Candidate(0, "a", 0, len(text), text, tuple(syllables(text)))
+
+
+def test_answer_type_bonus_wants_a_number_or_a_name_the_question_lacks() -> None:
+    sentences = [
+        _candidate("Trường được thành lập năm 1908 tại Hà Nội."),
+        _candidate("Trường được thành lập từ rất lâu."),
+    ]
+    when = "Trường được thành lập năm nào?"
+    assert answer_type_mask(when, syllables(when), sentences).tolist() == [1.0, 0.0]
+    where = "Trường được thành lập ở đâu?"
+    assert answer_type_mask(where, syllables(where), sentences).tolist() == [1.0, 0.0]
+    assert answer_type_mask(where, syllables(where), sentences, names=False).tolist() == [0, 0]
+    # Neither a number nor a name is asked for: no bonus.
+    why = "Trường được thành lập để làm gì?"
+    assert answer_type_mask(why, syllables(why), sentences).tolist() == [0.0, 0.0]
+    # A number the question already holds is not an answer.
+    given = "Năm 1908 trường được thành lập bao nhiêu khoa?"
+    assert answer_type_mask(given, syllables(given), sentences[:1]).tolist() == [0.0]
