@@ -366,14 +366,8 @@ class AnswerSentenceOut(BaseModel):
 
     @classmethod
     def from_sentence(cls, sentence: AnswerSentence) -> AnswerSentenceOut:
-        """Build from the composer's sentence."""
-        return cls(
-            text=sentence.text,
-            passage=sentence.passage,
-            article_id=sentence.article_id,
-            start=sentence.start,
-            end=sentence.end,
-        )
+        """Build from the composer's sentence (its fields of the same names)."""
+        return cls.model_validate(sentence, from_attributes=True)
 
 
 class AskResponse(BaseModel):
