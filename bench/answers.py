@@ -34,6 +34,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 REPO = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO), str(Path(__file__).resolve().parent)]
 
+from load import start_server  # noqa: E402  (vnqa serve on a free port, once healthy)
 from quality_data import VIQUAD, Question, load_viquad, require_data  # noqa: E402
 
 from index.documents import make_article  # noqa: E402
@@ -79,27 +80,6 @@ def build_index(data_dir: Path, limit: int | None) -> list[Question]:
     print(f"ViQuAD: {len(paragraphs)} paragraphs -> {chunks} chunks in "
           f"{time.perf_counter() - started:.0f}s; {len(questions)} questions", file=sys.stderr)
     return questions
-
-
-def start_server(data_dir: Path, port: int) -> subprocess.Popen:
-    """``vnqa serve`` on ``data_dir``; returns once ``/healthz`` answers."""
-    env = {**os.environ, "VNQA_DATA_DIR": str(data_dir), "VNQA_SUMMARIZER": "extractive",
-           "PYTHONPATH": str(REPO), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "service.cli", "serve", "--port", str(port)],
-                            cwd=REPO, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode}")
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
-                return proc
-        except httpx.TransportError:
-            pass
-        time.sleep(0.5)
-    proc.kill()
-    raise RuntimeError("server did not answer /healthz")
 
 
 def evaluate(url: str, questions: list[Question]) -> dict:
@@ -157,7 +137,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, default=None, help="first N ViQuAD paragraphs")
     parser.add_argument("--questions", type=int, default=None,
                         help="ask N questions spread evenly over the set (default all)")
-    parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--data-dir", type=Path, default=None,
                         help="reuse (or build once into) this folder instead of a temporary one")
     parser.add_argument("--out", type=Path, default=None, help="also write results as JSON")
@@ -178,9 +157,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.questions and args.questions < len(questions):
             step = len(questions) / args.questions
             questions = [questions[int(i * step)] for i in range(args.questions)]
-        proc = start_server(data_dir, args.port)
+        os.environ["VNQA_SUMMARIZER"] = "extractive"  # the targets are the extractive path's
+        proc, url = start_server(data_dir, data_dir / "server.log")
         try:
-            results = evaluate(f"http://127.0.0.1:{args.port}", questions)
+            results = evaluate(url, questions)
         finally:
             proc.terminate()
             try:

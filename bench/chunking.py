@@ -10,7 +10,10 @@ Each shape is an article built to hit one of the chunker's former quadratic path
   so caption gluing once re-counted a span that grew with every line;
 - ``glued-sentences``: n sentences ``Ab.`` without spaces, one paragraph, where the
   sentence splitter once walked back over the whole run at every full stop;
-- ``short-lines``: n lines ``Dòng số i.``, the plain case.
+- ``short-lines``: n lines ``Dòng số i.``, the plain case;
+- ``captions``: short caption lines between long lines.
+
+The shapes and the call counter are the growth test's, imported from it.
 
 For each shape and size it prints the chunking time, the number of chunks and, with
 ``--ops``, the number of Python and C function calls made while chunking (counted with
@@ -21,53 +24,11 @@ checks grows linearly).
 from __future__ import annotations
 
 import argparse
-import sys
 import time
-from collections.abc import Callable
 
 from index.chunking import chunk_article
 from index.documents import Article
-
-_LONG_SENTENCE = "Hội nghị bàn về " + "an ninh trật tự, " * 60 + "và kết thúc."
-
-
-def dash_lines(n: int) -> str:
-    """``n`` zero-syllable lines, then one sentence of about 200 syllables."""
-    return "-\n" * n + _LONG_SENTENCE
-
-
-def glued_sentences(n: int) -> str:
-    """``n`` two-letter sentences in one paragraph, no space between them."""
-    return "Ab." * n
-
-
-def short_lines(n: int) -> str:
-    """``n`` short numbered sentences, one a line."""
-    return "\n".join(f"Dòng số {i}." for i in range(n))
-
-
-SHAPES: dict[str, Callable[[int], str]] = {
-    "dash-lines": dash_lines,
-    "glued-sentences": glued_sentences,
-    "short-lines": short_lines,
-}
-
-
-def count_calls(func: Callable[[], object]) -> int:
-    """The number of Python and C function calls ``func()`` makes."""
-    calls = 0
-
-    def profiler(frame: object, event: str, arg: object) -> None:
-        nonlocal calls
-        if event in ("call", "c_call"):
-            calls += 1
-
-    sys.setprofile(profiler)
-    try:
-        func()
-    finally:
-        sys.setprofile(None)
-    return calls
+from tests.index.test_chunking_growth import SHAPES, count_calls  # the shapes' one home
 
 
 def main() -> None:

@@ -23,15 +23,37 @@ from tests.index.test_chunking import SEED
 
 _LONG_SENTENCE = "Hội nghị bàn về " + "an ninh trật tự, " * 60 + "và kết thúc."
 
+# The shapes that were quadratic, plus the plain case; ``bench/chunking.py`` times these.
 SHAPES: dict[str, Callable[[int], str]] = {
-    "zero-syllable lines": lambda n: "-\n" * n + _LONG_SENTENCE,
-    "sentences without spaces": lambda n: "Ab." * n,
-    "one short sentence a line": lambda n: "\n".join(f"Dòng số {i}." for i in range(n)),
-    "captions before long lines": lambda n: "\n".join(
+    # n zero-syllable lines before a sentence longer than a chunk
+    "dash-lines": lambda n: "-\n" * n + _LONG_SENTENCE,
+    # n sentences without spaces between them, one paragraph
+    "glued-sentences": lambda n: "Ab." * n,
+    # n short numbered sentences, one a line
+    "short-lines": lambda n: "\n".join(f"Dòng số {i}." for i in range(n)),
+    # captions between long lines
+    "captions": lambda n: "\n".join(
         "Ảnh minh họa" if i % 2 else "Một hai ba bốn năm sáu bảy tám chín mười, " * 14
         for i in range(n)
     ),
 }
+
+
+def count_calls(func: Callable[[], object]) -> int:
+    """The number of Python and C function calls ``func()`` makes (deterministic)."""
+    calls = 0
+
+    def profiler(frame: object, event: str, arg: object) -> None:
+        nonlocal calls
+        if event in ("call", "c_call"):
+            calls += 1
+
+    sys.setprofile(profiler)
+    try:
+        func()
+    finally:
+        sys.setprofile(None)
+    return calls
 
 
 class CountingText(str):
@@ -51,18 +73,8 @@ def work(text: str) -> tuple[int, int]:
     clean = article.text
     article.text = CountingText(clean)
     CountingText.copied = 0
-    calls = 0
-
-    def profiler(frame: object, event: str, arg: object) -> None:
-        nonlocal calls
-        if event in ("call", "c_call"):
-            calls += 1
-
-    sys.setprofile(profiler)
-    try:
-        chunks = chunk_article(article)
-    finally:
-        sys.setprofile(None)
+    chunks: list = []
+    calls = count_calls(lambda: chunks.extend(chunk_article(article)))
     assert chunks and all(c.text == clean[c.start : c.end] for c in chunks)
     return calls, CountingText.copied
 
