@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from index.html_text import html_to_text, looks_like_html
+from index.lead import title_from_lead
 from models.vietnamese import count_syllables, normalize, strip_diacritics
 
 MAX_ID_LENGTH = 200
@@ -43,7 +44,6 @@ _ID_FORBIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
 _ID_RESERVED = frozenset({".", ".."})
 # Python refuses to convert longer digit strings to int (CVE-2020-10735).
 MAX_JSON_INT_DIGITS = 4300
-_FIRST_SENTENCE_RE = re.compile(r".+?[.!?…](?=\s|$)")
 _CLOSING_PUNCTUATION = tuple(".!?…;:,")
 
 # Seed format: " date 2025-11-27 <first body text>" and trailing "Tác giả: …" lines.
@@ -256,26 +256,10 @@ def derive_article_id(text: str, title: str | None) -> str:
 
 
 def derive_title(text: str, max_syllables: int = TITLE_MAX_SYLLABLES) -> str | None:
-    """A title from the first sentence of ``text``, cut at a word boundary with "…"
-    when it has more than ``max_syllables`` syllables."""
-    first_line = next((line.strip() for line in text.split("\n") if line.strip()), "")
-    if not first_line:
-        return None
-    match = _FIRST_SENTENCE_RE.match(first_line)
-    sentence = match.group() if match else first_line
-    words = sentence.split()
-    kept: list[str] = []
-    total = 0
-    for word in words:
-        syl = count_syllables(word)
-        if kept and total + syl > max_syllables:
-            break
-        kept.append(word)
-        total += syl
-    title = " ".join(kept)
-    if len(kept) < len(words):
-        return title.rstrip(" ,;:.–—-") + "…"
-    return title.rstrip(" .") or title
+    """A title made from the article's lead (:mod:`index.lead`): its first prose
+    paragraph that is no caption or roster, cut at a word boundary with "…" when it
+    has more than ``max_syllables`` syllables."""
+    return title_from_lead(text, max_syllables)
 
 
 def make_article(
