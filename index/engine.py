@@ -657,6 +657,11 @@ class ArticleIndex:
                              dense_rank.get(cid), sparse_rank.get(cid)))
         return hits
 
+    @property
+    def store(self) -> ArticleStore:
+        """The SQLite store (companion tables such as summaries live beside the articles)."""
+        return self._store
+
     def get_article(self, article_id: str) -> StoredArticle | None:
         """A stored article with its text and chunk count."""
         return self._store.get_article(article_id)

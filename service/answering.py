@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, fields, replace
 from typing import TYPE_CHECKING, Literal
 
 from index.engine import SearchFilters, SearchHit
-from models.summarization.base import Summary
+from models.summarization.base import Summary, with_headline
 from models.vietnamese import normalize
 from service.answer_composer import compose, is_list_question
 
@@ -284,6 +284,4 @@ class Answerer:
         article = self.index.get_article(article_id)
         if article is None:
             raise ArticleNotFoundError(article_id)
-        # A headline on the first line steers sentence selection (+4.7 ROUGE-1 on VietNews).
-        text = f"{article.title}\n{article.text}" if article.title else article.text
-        return self.summarize_text(text, max_words)
+        return self.summarize_text(with_headline(article.title, article.text), max_words)

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from pydantic import ValidationError
@@ -177,6 +177,8 @@ def ingest(
                     articles, progress=lambda n: progress.advance(task, n)
                 )
                 progress.update(task, completed=len(articles))
+            summarized = (_summarize_pending(settings, index, embedder)
+                          if settings.auto_summaries else 0)
         finally:
             index.close()
         elapsed = time.perf_counter() - started
@@ -186,6 +188,7 @@ def ingest(
     table.add_row("articles added", str(len(results) - replaced))
     table.add_row("articles replaced", str(replaced))
     table.add_row("chunks", str(sum(r.chunks for r in results)))
+    table.add_row("summaries made", str(summarized))
     table.add_row("seconds", f"{elapsed:.1f}")
     table.add_row("index", str(settings.index_dir))
     console.print(table)
@@ -509,3 +512,128 @@ def models_prepare() -> None:
 
 if __name__ == "__main__":  # pragma: no cover
     app()
+
+
+# -- summaries, fetching, feeds -------------------------------------------------------
+
+
+def _summarize_pending(settings: Settings, index: Any, embedder: Any) -> int:
+    """Summarize every queued article in-line, with a progress bar; returns how many."""
+    from index.summary_store import SqliteSummaryStore
+    from service.auto_summaries import AutoSummaries
+    from service.runtime import build_summarizer_from
+
+    store = SqliteSummaryStore(index.store)
+    pending = store.status_counts().get("pending", 0)
+    if not pending:
+        return 0
+    choice = build_summarizer_from(settings, embedder)
+    worker = AutoSummaries(store, choice.summarizer, max_words=settings.summary_max_words,
+                           batch=settings.summary_batch)
+    store.mark_stale(worker.key)
+    with _progress() as progress:
+        task = progress.add_task("Summarizing articles", total=pending)
+        return worker.drain(progress=lambda n: progress.advance(task, n))
+
+
+@app.command()
+def resummarize(
+    which: Annotated[
+        str, typer.Option(help="stale (made by another summarizer), failed, or all.")
+    ] = "stale",
+) -> None:
+    """Redo stored summaries with the configured summarizer (stale ones by default)."""
+    from index.summary_store import SqliteSummaryStore
+    from service.auto_summaries import summarizer_key
+    from service.runtime import build_summarizer_from, load_embedder_from, open_index
+
+    if which not in ("stale", "failed", "all"):
+        raise typer.BadParameter("choose stale, failed or all", param_hint="--which")
+    with _expected_errors():
+        settings = _settings()
+        embedder = load_embedder_from(settings)
+        index = open_index(settings, embedder)
+        try:
+            store = SqliteSummaryStore(index.store)
+            choice = build_summarizer_from(settings, embedder)
+            store.mark_stale(summarizer_key(choice.summarizer))
+            queued = store.requeue(which)  # type: ignore[arg-type]
+            made = _summarize_pending(settings, index, embedder)
+            counts = store.status_counts()
+        finally:
+            index.close()
+    console.print(f"Queued {queued} summaries again, made {made}; now "
+                  + ", ".join(f"{n} {status}" for status, n in sorted(counts.items())) + ".")
+
+
+def _store_fetched(settings: Settings, fetch: Callable[[Any], list[Article]]) -> list[str]:
+    """Open the index, store what ``fetch(index)`` returns, summarize it; its ids."""
+    from service.runtime import load_embedder_from, open_index
+
+    embedder = load_embedder_from(settings)
+    index = open_index(settings, embedder)
+    try:
+        articles = fetch(index)
+        if articles:
+            index.add_articles(articles)
+        if settings.auto_summaries:
+            _summarize_pending(settings, index, embedder)
+    finally:
+        index.close()
+    return [a.id for a in articles]
+
+
+@app.command()
+def fetch(url: Annotated[str, typer.Argument(help="An http(s) news page.")]) -> None:
+    """Download a news page, extract its article (trafilatura) and store it."""
+    from service.fetching import FetchError, FetchLimits, fetch_article
+
+    with _expected_errors():
+        settings = _settings()
+        try:
+            article = fetch_article(url, FetchLimits.from_settings(settings))
+        except FetchError as exc:
+            raise CliError(str(exc)) from None
+        _store_fetched(settings, lambda index: [article])
+    console.print(f"Stored {article.id}: {article.title} ({len(article.text)} characters).")
+
+
+@app.command()
+def watch(
+    feeds: Annotated[list[str], typer.Argument(help="RSS or Atom feed URLs.")],
+    interval: Annotated[
+        float | None, typer.Option(min=1, help="Seconds between polls (VNQA_FEED_INTERVAL_S).")
+    ] = None,
+    once: Annotated[bool, typer.Option("--once", help="Poll once and exit.")] = False,
+) -> None:
+    """Poll feeds, store their new items' articles and summarize them; remembers its place.
+
+    Holds the index while it runs, like the server (which polls VNQA_FEEDS itself).
+    """
+    from index.feed_positions import FeedPositions
+    from service.feeds import FEED_POSITIONS_FILE, FeedWatcher
+    from service.fetching import FetchLimits
+    from service.runtime import load_embedder_from, open_index
+
+    with _expected_errors():
+        settings = _settings()
+        embedder = load_embedder_from(settings)
+        index = open_index(settings, embedder)
+        positions = FeedPositions(settings.data_dir / FEED_POSITIONS_FILE)
+        watcher = FeedWatcher(feeds, positions, index.add_articles,
+                              FetchLimits.from_settings(settings),
+                              interval_s=interval or settings.feed_interval_s)
+        try:
+            while True:
+                report = watcher.poll_once()
+                if settings.auto_summaries:
+                    _summarize_pending(settings, index, embedder)
+                for link, why in report.skipped + report.errors:
+                    err_console.print(f"[yellow]{link}[/]: {why}", highlight=False)
+                console.print(f"{len(report.added)} new articles from {len(feeds)} feeds.")
+                if once:
+                    break
+                time.sleep(watcher.interval_s)
+        finally:
+            positions.close()
+            index.close()

@@ -14,9 +14,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from index.engine import ArticleIndex
+from index.summary_store import SqliteSummaryStore, SummaryStore
 from models.embeddings import Embedder, load_embedder
 from models.summarization.factory import SummarizerChoice, build_summarizer
 from service.answering import Answerer
+from service.auto_summaries import AutoSummaries
 from service.core.config import Settings
 from service.instrumentation import ModelMetrics, timed_embedder, timed_summarizer
 from service.query_memo import QueryMemo
@@ -35,6 +37,8 @@ class Runtime:
     summarizer_choice: SummarizerChoice
     answerer: Answerer
     model_metrics: ModelMetrics = field(default_factory=ModelMetrics)
+    summaries: SummaryStore | None = None
+    auto_summaries: AutoSummaries | None = None
 
     @property
     def summarizer(self) -> Any:
@@ -42,7 +46,10 @@ class Runtime:
         return self.summarizer_choice.summarizer
 
     def close(self) -> None:
-        """Flush and close the index (and the answerer's sentence vectors)."""
+        """Stop the summary worker, flush and close the index (and the answerer's
+        sentence vectors)."""
+        if self.auto_summaries is not None:
+            self.auto_summaries.stop()
         self.answerer.close()
         self.index.close()
 
@@ -101,6 +108,8 @@ def open_index(
     )
     logger.info("index opened at %s%s", settings.index_dir,
                 " (read-only)" if index.read_only else "")
+    if index.read_only is None:
+        SqliteSummaryStore(index.store)  # the summary queue's tables and triggers
     return index
 
 
@@ -157,6 +166,7 @@ def build_runtime(settings: Settings, *, embedder: Embedder | None = None) -> Ru
         list_max_words=settings.answer_list_max_words,
         sentence_embedder=SentenceVectors(embed, settings.data_dir / "sentence_vectors.sqlite"),
     )
+    summaries = SqliteSummaryStore(index.store)
     return Runtime(
         settings=settings,
         embedder=embedder,
@@ -164,4 +174,12 @@ def build_runtime(settings: Settings, *, embedder: Embedder | None = None) -> Ru
         summarizer_choice=choice,
         answerer=answerer,
         model_metrics=model_metrics,
+        summaries=summaries,
+        auto_summaries=AutoSummaries(
+            summaries,
+            choice.summarizer,
+            max_words=settings.summary_max_words,
+            batch=settings.summary_batch,
+            max_defer_s=settings.summary_max_defer_s,
+        ),
     )

@@ -10,12 +10,16 @@ import anyio
 import anyio.to_thread
 from fastapi import FastAPI
 
+from service.api.background import start_background_work
 from service.api.deps import make_offloads
 from service.api.errors import ERROR_RESPONSES, BodySizeLimitMiddleware, install_error_handlers
 from service.api.observability import install_observability
 from service.api.routes import (
+    admin,
     articles,
     ask,
+    digest,
+    fetch,
     health,
     openai_chat,
     search,
@@ -70,10 +74,12 @@ def create_app(
             logger.info("building runtime (data dir %s)", settings.data_dir)
             owned = await anyio.to_thread.run_sync(build_runtime, settings)
             app.state.runtime = owned
+        background = start_background_work(app)
         try:
             async with app.state.mcp.running():  # MCP's streamable-HTTP sessions
                 yield
         finally:
+            await anyio.to_thread.run_sync(background.stop)
             # Graceful shutdown: let running writes (and reads) finish before closing.
             await app.state.write_offload.drain()
             await app.state.offload.drain()
@@ -97,7 +103,8 @@ def create_app(
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     install_security(app, settings)  # API keys (all /v1, /mcp, /metrics), then CORS
     install_observability(app)  # outermost: request id, JSON access log, /metrics
-    for module in (articles, upload, search, ask, summarize, health, openai_chat):
+    for module in (fetch, articles, upload, search, ask, summarize, digest, admin, health,
+                   openai_chat):
         app.include_router(module.router)
     app.state.mcp = mount_mcp(app, settings)  # POST/GET/DELETE /mcp
     app.include_router(web.router)  # the page at /

@@ -17,8 +17,10 @@ import anyio.to_thread
 from fastapi import Depends, Request
 
 from index.engine import ArticleIndex
+from index.summary_store import SummaryStore
 from service.answering import Answerer
 from service.api.errors import ApiError
+from service.auto_summaries import AutoSummaries
 from service.core.config import Settings
 from service.runtime import Runtime
 
@@ -47,6 +49,18 @@ def get_index(runtime: Annotated[Runtime, Depends(get_runtime)]) -> ArticleIndex
 def get_answerer(runtime: Annotated[Runtime, Depends(get_runtime)]) -> Answerer:
     """The question answerer."""
     return runtime.answerer
+
+
+def get_summaries(runtime: Annotated[Runtime, Depends(get_runtime)]) -> SummaryStore:
+    """The stored summaries and their work queue."""
+    assert runtime.summaries is not None  # build_runtime always makes one
+    return runtime.summaries
+
+
+def get_auto_summaries(runtime: Annotated[Runtime, Depends(get_runtime)]) -> AutoSummaries:
+    """The summary worker (whether or not its background thread runs)."""
+    assert runtime.auto_summaries is not None  # build_runtime always makes one
+    return runtime.auto_summaries
 
 
 RETRY_AFTER_S = 2  # what a shed request is told to wait; a search takes well under that
@@ -164,3 +178,5 @@ IndexDep = Annotated[ArticleIndex, Depends(get_index)]
 AnswererDep = Annotated[Answerer, Depends(get_answerer)]
 OffloadDep = Annotated[Offload, Depends(get_offload)]
 WriteOffloadDep = Annotated[Offload, Depends(get_write_offload)]
+SummariesDep = Annotated[SummaryStore, Depends(get_summaries)]
+AutoSummariesDep = Annotated[AutoSummaries, Depends(get_auto_summaries)]

@@ -20,8 +20,10 @@ from pydantic import (
 
 from index.documents import clean_line, lookup_article_id, parse_date
 from index.engine import IndexStats, SearchFilters, SearchHit, StoredArticle
+from index.summary_store import StoredSummary
 from models.summarization.base import Summary
 from service.answering import Answer, AnswerSentence, Passage
+from service.api.summary_schemas import StoredSummaryOut
 
 SEED_QUESTION = "Bí thư Tỉnh ủy yêu cầu Công an tỉnh làm gì?"
 
@@ -135,11 +137,19 @@ class ArticleMeta(BaseModel):
     author: str | None = Field(description="Tác giả.")
     chunks: int = Field(description="Số đoạn đã lập chỉ mục.")
     created_at: str = Field(description="Thời điểm lưu (ISO, UTC).")
+    summary_status: Literal["pending", "ready", "failed", "stale"] | None = Field(
+        None, description="Tóm tắt tự động: pending, ready, failed hoặc stale."
+    )
+    summary: StoredSummaryOut | None = Field(None, description="Bản tóm tắt đã lưu.")
 
     @classmethod
-    def from_stored(cls, article: StoredArticle) -> ArticleMeta:
-        """Build from the index's record."""
+    def from_stored(
+        cls, article: StoredArticle, summary: StoredSummary | None = None
+    ) -> ArticleMeta:
+        """Build from the index's record (and its stored summary)."""
         return cls(
+            summary_status=summary.status if summary is not None else None,
+            summary=StoredSummaryOut.from_stored(summary) if summary is not None else None,
             id=article.id,
             title=article.title,
             date=article.date,
@@ -157,9 +167,12 @@ class ArticleDetail(ArticleMeta):
     text: str = Field(description="Toàn văn bài báo.")
 
     @classmethod
-    def from_stored(cls, article: StoredArticle) -> ArticleDetail:
-        """Build from the index's record."""
-        return cls(**ArticleMeta.from_stored(article).model_dump(), text=article.text)
+    def from_stored(
+        cls, article: StoredArticle, summary: StoredSummary | None = None
+    ) -> ArticleDetail:
+        """Build from the index's record (and its stored summary)."""
+        meta = ArticleMeta.from_stored(article, summary)
+        return cls(**dict(meta), text=article.text)
 
 
 class ArticleList(BaseModel):

@@ -97,6 +97,36 @@ class Settings(BaseSettings):
     max_queue: int = Field(16, ge=0, le=10_000)
     max_summary_words: int = Field(400, ge=5, le=5000)
 
+    # Summaries on arrival, digests, news from the web (service/auto_summaries.py,
+    # service/digest.py, service/fetching.py, service/feeds.py)
+    auto_summaries: bool = Field(
+        True, description="Summarize every stored article in the background as it arrives."
+    )
+    summary_batch: int = Field(
+        8, ge=1, le=256, description="Articles the summary worker takes from the queue at once."
+    )
+    summary_max_defer_s: float = Field(
+        2.0, ge=0, le=60,
+        description="Longest the summary worker waits for the server to be idle per article.",
+    )
+    digest_similarity: float = Field(
+        0.88, ge=0.0, le=1.0,
+        description="Cosine of title+lead vectors above which two articles tell one story.",
+    )
+    digest_max_articles: int = Field(
+        2000, ge=1, le=100_000, description="Most articles one digest groups."
+    )
+    fetch_allow_private: bool = Field(
+        False, description="Allow fetching from private, loopback and link-local addresses."
+    )
+    fetch_max_bytes: int = Field(5 * 1024 * 1024, ge=1024, description="Largest page fetched.")
+    fetch_timeout_s: float = Field(15.0, gt=0, le=300, description="Time limit per fetch.")
+    fetch_max_redirects: int = Field(5, ge=0, le=20)
+    feeds: str | None = Field(
+        None, description="Comma-separated RSS/Atom feed URLs the server polls."
+    )
+    feed_interval_s: float = Field(300.0, ge=1, description="Seconds between feed polls.")
+
     # Access and operations (see service/api/security.py, service/api/observability.py)
     api_keys: str | None = Field(
         None,
@@ -127,6 +157,10 @@ class Settings(BaseSettings):
     def cors_origin_list(self) -> list[str]:
         """The configured CORS origins; empty means CORS stays off."""
         return [o.strip() for o in (self.cors_origins or "").split(",") if o.strip()]
+
+    def feed_list(self) -> list[str]:
+        """The configured feed URLs; empty means no polling."""
+        return [u.strip() for u in (self.feeds or "").split(",") if u.strip()]
 
     @property
     def index_dir(self) -> Path:
