@@ -17,7 +17,8 @@ def test_rosters_and_captions_are_not_the_lead() -> None:
     assert is_roster_or_caption(ROSTER)
     assert not is_roster_or_caption(LEAD)
     assert lead_paragraph(text) == LEAD
-    assert title_from_lead(text, 15) == "Sáng 5/12, Sở Giao thông vận tải tỉnh Nghệ An khởi công dự án…"
+    title = title_from_lead(text, 15)
+    assert title == "Sáng 5/12, Sở Giao thông vận tải tỉnh Nghệ An khởi công dự án…"
 
 
 def test_attribution_before_a_colon_is_dropped() -> None:
