@@ -110,7 +110,7 @@ class Settings(BaseSettings):
         description="Longest the summary worker waits for the server to be idle per article.",
     )
     digest_similarity: float = Field(
-        0.88, ge=0.0, le=1.0,
+        0.90, ge=0.0, le=1.0,
         description="Cosine of title+lead vectors above which two articles tell one story.",
     )
     digest_max_articles: int = Field(
