@@ -175,11 +175,17 @@ def extract_article(html: bytes | str, url: str) -> Article:
     """
     import trafilatura  # imported on use: a second or so, and only fetching needs it
 
-    document = trafilatura.bare_extraction(
-        html, url=url, with_metadata=True, include_comments=False, include_tables=False,
-        include_images=False, favor_precision=True, deduplicate=True,
-    )
-    fields = document.as_dict() if hasattr(document, "as_dict") else (document or {})
+    fields: dict = {}
+    # Precision first (no boilerplate); a page whose article sits in an old table layout
+    # yields nothing that way, and is read again favouring recall.
+    for precise in (True, False):
+        document = trafilatura.bare_extraction(
+            html, url=url, with_metadata=True, include_comments=False, include_tables=False,
+            include_images=False, favor_precision=precise,
+        )
+        fields = document.as_dict() if hasattr(document, "as_dict") else (document or {})
+        if len(fields.get("text") or "") >= MIN_ARTICLE_CHARS:
+            break
     lines = [line.strip() for line in (fields.get("text") or "").split("\n") if line.strip()]
     if lines and fields.get("title") and lines[0] == fields["title"].strip():
         lines = lines[1:]  # the headline repeated as the first line of the text

@@ -10,7 +10,7 @@ import anyio
 import anyio.to_thread
 from fastapi import FastAPI
 
-from service.api.background import start_background_work
+from service.api.background import install_activity, start_background_work
 from service.api.deps import make_offloads
 from service.api.errors import ERROR_RESPONSES, BodySizeLimitMiddleware, install_error_handlers
 from service.api.observability import install_observability
@@ -102,6 +102,7 @@ def create_app(
     install_error_handlers(app)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     install_security(app, settings)  # API keys (all /v1, /mcp, /metrics), then CORS
+    install_activity(app)  # requests in flight: the background work gives way to them
     install_observability(app)  # outermost: request id, JSON access log, /metrics
     for module in (fetch, articles, upload, search, ask, summarize, digest, admin, health,
                    openai_chat):

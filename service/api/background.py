@@ -7,9 +7,11 @@ Both give way to requests: they wait while the read or write lane is busy.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 
 from fastapi import FastAPI
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from service.feeds import FeedWatcher
 
@@ -31,9 +33,52 @@ class BackgroundWork:
                 logger.exception("stopping background work failed")
 
 
+#: How long after the last request the server counts as busy: a client that sends its
+#: next request as soon as the last is answered must not find a summary in its way.
+QUIET_AFTER_S = 0.25
+
+
+class RequestActivity:
+    """Pure-ASGI middleware counting HTTP requests in flight and when the last ended."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.in_flight = 0
+        self.last_end = 0.0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        self.in_flight += 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.in_flight -= 1
+            self.last_end = time.monotonic()
+
+    def busy(self) -> bool:
+        """A request is in flight, or one ended less than :data:`QUIET_AFTER_S` ago."""
+        return self.in_flight > 0 or time.monotonic() - self.last_end < QUIET_AFTER_S
+
+
+def install_activity(app: FastAPI) -> None:
+    """Count the app's requests (read by :func:`requests_running`)."""
+
+    def build(inner: ASGIApp) -> RequestActivity:
+        app.state.activity = RequestActivity(inner)
+        return app.state.activity
+
+    app.add_middleware(build)  # type: ignore[arg-type]
+
+
 def requests_running(app: FastAPI) -> bool:
-    """Whether a request is running or queued in the read or write lane."""
+    """Whether a request is in flight (or just ended), or calls wait in the read or
+    write lane."""
     state = app.state
+    activity = getattr(state, "activity", None)
+    if activity is not None and activity.busy():
+        return True
     lanes = (getattr(state, "offload", None), getattr(state, "write_offload", None))
     return any(lane is not None and lane.in_flight > 0 for lane in lanes)
 
