@@ -79,7 +79,11 @@ class AutoSummaries:
             self.busy = busy
         if self._thread is not None and self._thread.is_alive():
             return
-        stale = self.store.mark_stale(self.key)
+        try:
+            stale = self.store.mark_stale(self.key)
+        except DiskFullError as exc:  # serve anyway; the marks wait for space
+            logger.warning("could not mark stale summaries: %s", exc)
+            stale = 0
         if stale:
             logger.warning("%d stored summaries were made by another summarizer than %s: "
                            "marked stale; `vnqa resummarize` redoes them", stale, self.key)
