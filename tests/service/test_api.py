@@ -72,8 +72,10 @@ def test_list_and_get(seeded, seed_article):
     assert page["total"] == 1 and page["offset"] == 0 and page["limit"] == 20
     (meta,) = page["articles"]
     assert set(meta) == {
-        "id", "title", "date", "source", "url", "author", "chunks", "created_at"
+        "id", "title", "date", "source", "url", "author", "chunks", "created_at",
+        "summary_status", "summary",
     }
+    assert meta["summary_status"] in ("pending", "ready")
     assert meta["date"] == "2025-11-27"
     assert meta["source"] == "nghean.gov.vn"
     assert meta["author"] == "Phan Quỳnh"
