@@ -11,6 +11,10 @@
 2. Articles summarized per second by the worker's own path (claim a batch, summarize
    with the service's extractive summarizer, store the batch in one transaction), over
    ``--drain`` VietNews dev articles queued in a fresh store (no embedding involved).
+3. With ``--searches N``: search latency while the worker works a backlog vs once it
+   is done. A server without summaries stores ``--backlog`` articles; a restart with
+   summaries on finds them all pending and works them while a client sends ``N``
+   searches one after another; then ``N`` more searches with the queue empty.
 """
 
 from __future__ import annotations
@@ -61,6 +65,45 @@ def ingest_round(rows: list[dict], auto: bool, folder: Path, tag: str) -> tuple[
     return latencies, settle
 
 
+def searches_during_backlog(rows: list[dict], backlog: int, n: int,
+                            folder: Path) -> tuple[list[float], list[float], int]:
+    """Search latencies (s) while a backlog is summarized and after; summaries made during."""
+    os.environ["VNQA_SUMMARIZER"] = "extractive"
+    os.environ["VNQA_AUTO_SUMMARIES"] = "false"
+    process, url = start_server(folder / "data-backlog", folder / "server-backlog-1.log")
+    try:
+        with httpx.Client(timeout=300) as client:
+            batch = [as_article(r, f"b-{i}") for i, r in enumerate(rows[:backlog])]
+            assert client.post(f"{url}/v1/articles", json={"articles": batch}).status_code == 201
+    finally:
+        process.terminate()
+        process.wait(timeout=120)
+    os.environ["VNQA_AUTO_SUMMARIES"] = "true"
+    process, url = start_server(folder / "data-backlog", folder / "server-backlog-2.log")
+    queries = [r["title"] for r in rows[:n]]
+    during: list[float] = []
+    after: list[float] = []
+    try:
+        with httpx.Client(timeout=120) as client:
+            for q in queries:
+                started = time.perf_counter()
+                client.post(f"{url}/v1/search", json={"query": q, "top_k": 5})
+                during.append(time.perf_counter() - started)
+            page = client.get(f"{url}/v1/articles", params={"limit": 500}).json()["articles"]
+            made_during = sum(1 for a in page if a["summary_status"] == "ready")
+            while any(a["summary_status"] != "ready" for a in page):
+                time.sleep(0.2)
+                page = client.get(f"{url}/v1/articles", params={"limit": 500}).json()["articles"]
+            for q in queries:
+                started = time.perf_counter()
+                client.post(f"{url}/v1/search", json={"query": q, "top_k": 5})
+                after.append(time.perf_counter() - started)
+    finally:
+        process.terminate()
+        process.wait(timeout=120)
+    return during, after, made_during
+
+
 def drain_rate(rows: list[dict]) -> tuple[int, float]:
     """Articles summarized per second by :meth:`AutoSummaries.drain` (the worker's path)."""
     from index.store import ArticleStore, NewArticle
@@ -95,13 +138,31 @@ def main() -> None:
     parser.add_argument("--articles", type=int, default=40)
     parser.add_argument("--rounds", type=int, default=2, help="rounds per mode, alternating")
     parser.add_argument("--drain", type=int, default=300)
+    parser.add_argument("--searches", type=int, default=0)
+    parser.add_argument("--backlog", type=int, default=150)
+    parser.add_argument("--skip-ingest", action="store_true")
     args = parser.parse_args()
     require_data(VIETNEWS)
     rows = load_vietnews(None, VIETNEWS)
     print(f"CPU: {os.cpu_count()} cores")
-    done, elapsed = drain_rate(rows[: args.drain])
+    done, elapsed = drain_rate(rows[: args.drain]) if args.drain else (0, 1.0)
     print(f"worker drain: {done} articles in {elapsed:.1f} s = {done / elapsed:.1f} articles/s "
           "(extractive, one thread)")
+    folder = Path(tempfile.mkdtemp(prefix="vnqa-auto-bench-"))
+    if args.searches:
+        try:
+            during, after, made = searches_during_backlog(rows, args.backlog, args.searches,
+                                                          folder)
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+        print(f"searches while {args.backlog} summaries were pending ({made} made meanwhile): "
+              f"mean {statistics.mean(during) * 1000:.0f} ms, p50 "
+              f"{percentile(during, 0.5) * 1000:.0f} ms, p95 {percentile(during, 0.95) * 1000:.0f}"
+              f" ms; with the queue empty: mean {statistics.mean(after) * 1000:.0f} ms, p50 "
+              f"{percentile(after, 0.5) * 1000:.0f} ms, p95 {percentile(after, 0.95) * 1000:.0f}"
+              f" ms; ratio of means {statistics.mean(during) / statistics.mean(after):.3f}")
+    if args.skip_ingest:
+        return
     folder = Path(tempfile.mkdtemp(prefix="vnqa-auto-bench-"))
     by_mode: dict[bool, list[float]] = {False: [], True: []}
     try:
