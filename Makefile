@@ -80,8 +80,19 @@ test-deps:
 
 browser: test-deps
 
+LINTED := service models index tests bench
+
+# ruff's rules and formatting, and mypy over the packages (settings in pyproject.toml).
 lint: setup
-	$(BIN)/ruff check service models index tests bench
+	$(BIN)/ruff check $(LINTED)
+	$(BIN)/ruff format --check $(LINTED)
+	$(BIN)/python -m mypy
+
+typecheck: setup
+	$(BIN)/python -m mypy
+
+format: setup
+	$(BIN)/ruff format $(LINTED)
 
 clean:
-	rm -rf $(VENV) data .models .pytest_cache .coverage .coverage.*
+	rm -rf $(VENV) data .models .pytest_cache .mypy_cache .coverage .coverage.*

@@ -25,7 +25,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Any, Literal
 
 import numpy as np
 
@@ -37,6 +37,7 @@ from index.fusion import convex_fusion, reciprocal_rank_fusion
 from index.rwlock import ReadWriteLock
 from index.sparse import SparseIndex
 from index.store import ArticleRow, ArticleStore, ChunkRow, NewArticle, NewChunk
+from models.embedder_protocol import TextEmbedder
 from models.vietnamese import has_diacritics, normalize
 
 logger = logging.getLogger(__name__)
@@ -57,18 +58,8 @@ _COMMIT_MAX = 2048  # largest group: bounds the vectors held in memory before a 
 _GROWTH_DIVISOR = 4
 
 
-class EmbedderLike(Protocol):
-    """What the index needs from an embedding model."""
-
-    name: str
-    dimension: int
-    fingerprint: str
-
-    def embed_queries(self, texts: Sequence[str]) -> np.ndarray: ...
-
-    def embed_passages(
-        self, texts: Sequence[str], *, batch_size: int = 32, show_progress: bool = False
-    ) -> np.ndarray: ...
+# What the index needs from an embedding model (the one protocol, in models/).
+EmbedderLike = TextEmbedder
 
 
 class IndexMismatchError(RuntimeError):
@@ -208,7 +199,9 @@ class ArticleIndex:
         self._rrf_k = options.rrf_k
         self._batch_size = options.embed_batch_size
         self._rw = ReadWriteLock()
-        self._dense_opts = {"exact_max": options.dense_exact_max, "nprobe": options.dense_nprobe}
+        self._dense_opts: dict[str, Any] = {
+            "exact_max": options.dense_exact_max, "nprobe": options.dense_nprobe,
+        }
         self._dense = DenseIndex(embedder.dimension, **self._dense_opts)
         self._fusion = options.fusion
         self._dense_weight = options.dense_weight
@@ -233,7 +226,7 @@ class ArticleIndex:
         allow_model_change: bool = False,
         accept_loss: bool = False,
         held_lock: object | None = None,
-        **options: object,
+        **options: Any,
     ) -> ArticleIndex:
         """Open (or create) the index in ``directory`` for ``embedder``.
 
@@ -247,7 +240,7 @@ class ArticleIndex:
         :func:`acquire_lock` by a caller that had to hold it first (the repair).
         ``options`` are :class:`IndexOptions` fields.
         """
-        opts = IndexOptions(**options)  # type: ignore[arg-type]  # unknown names: TypeError
+        opts = IndexOptions(**options)  # unknown names: TypeError
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         lock_handle = held_lock if held_lock is not None else acquire_lock(directory)

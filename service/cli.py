@@ -351,12 +351,13 @@ def serve(
         # SIGTERM/Ctrl-C: uvicorn stops accepting, waits for in-flight requests, then the
         # lifespan waits for running index writes and closes (checkpoints) the index.
         own_logs = settings.log_format == "json"
-        logging_options = {"log_config": None, "access_log": False} if own_logs else {}
+        # Our JSON logs: no uvicorn logging config, no access log (observability logs it).
         uvicorn.run(
             create_app(settings, runtime, close_runtime=True),
             host=bind_host,
             port=bind_port,
-            **logging_options,
+            log_config=None if own_logs else uvicorn.config.LOGGING_CONFIG,
+            access_log=not own_logs,
         )
     finally:
         runtime.close()

@@ -11,7 +11,7 @@ import logging
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from models.errors import ModelNotAvailableError
 from models.hub import hub_reachable, offline_forced
@@ -101,7 +101,9 @@ def load_seq2seq(
 
     Raises ``ModelNotAvailableError`` naming what was tried when none works.
     """
-    options = {"device": device, "max_input_tokens": max_input_tokens, "num_beams": num_beams}
+    options: dict[str, Any] = {
+        "device": device, "max_input_tokens": max_input_tokens, "num_beams": num_beams,
+    }
     path = Path(model_id).expanduser()
     if path.is_dir():
         return Seq2SeqSummarizer(str(path), local_files_only=True, **options)

@@ -95,7 +95,7 @@ class Offload:
                 f"{int(self.limiter.total_tokens)} workers). Retry after {RETRY_AFTER_S} s.",
                 headers={"Retry-After": str(RETRY_AFTER_S)},
             )
-        call = functools.partial(func, *args, **kwargs)
+        call: Callable[[], T] = functools.partial(func, *args, **kwargs)
         if self.observe is not None:
             call = _timed(call, getattr(func, "__name__", "call"), self.observe)
         self.in_flight += 1

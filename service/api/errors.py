@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import errno
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -286,17 +286,22 @@ async def _unhandled_handler(request: Request, exc: Exception) -> JSONResponse:
 
 def install_error_handlers(app: FastAPI) -> None:
     """Register the JSON error handlers on ``app``."""
-    app.add_exception_handler(RequestValidationError, _validation_handler)  # type: ignore[arg-type]
-    app.add_exception_handler(ApiError, _api_error_handler)  # type: ignore[arg-type]
-    app.add_exception_handler(ArticleNotFoundError, _not_found_handler)  # type: ignore[arg-type]
-    app.add_exception_handler(ArticleFormatError, _article_format_handler)  # type: ignore[arg-type]
-    app.add_exception_handler(IndexMismatchError, _mismatch_handler)  # type: ignore[arg-type]
-    app.add_exception_handler(IndexLockedError, _locked_handler)  # type: ignore[arg-type]
-    app.add_exception_handler(ModelNotAvailableError, _model_handler)  # type: ignore[arg-type]
-    app.add_exception_handler(DiskFullError, _disk_full_handler)  # type: ignore[arg-type]
-    app.add_exception_handler(IndexReadOnlyError, _read_only_handler)  # type: ignore[arg-type]
-    app.add_exception_handler(StarletteHTTPException, _http_handler)  # type: ignore[arg-type]
-    app.add_exception_handler(Exception, _unhandled_handler)
+    # Each handler takes its own exception type; Starlette calls it only for that type.
+    handlers: dict[type[Exception], Callable[[Request, Any], Awaitable[Response]]] = {
+        RequestValidationError: _validation_handler,
+        ApiError: _api_error_handler,
+        ArticleNotFoundError: _not_found_handler,
+        ArticleFormatError: _article_format_handler,
+        IndexMismatchError: _mismatch_handler,
+        IndexLockedError: _locked_handler,
+        ModelNotAvailableError: _model_handler,
+        DiskFullError: _disk_full_handler,
+        IndexReadOnlyError: _read_only_handler,
+        StarletteHTTPException: _http_handler,
+        Exception: _unhandled_handler,
+    }
+    for exc_type, handler in handlers.items():
+        app.add_exception_handler(exc_type, handler)
 
 
 class BodySizeLimitMiddleware:

@@ -120,7 +120,7 @@ class Settings(BaseSettings):
         parse_api_keys(value)  # fail at start-up, naming the bad entry (never the key)
         return value
 
-    def api_key_scopes(self) -> dict[str, str]:
+    def api_key_scopes(self) -> dict[str, KeyScope]:
         """``{key: "read" | "write"}`` from ``api_keys``; empty when unset."""
         return parse_api_keys(self.api_keys)
 
@@ -134,23 +134,27 @@ class Settings(BaseSettings):
         return self.data_dir / "index"
 
 
-def parse_api_keys(raw: str | None) -> dict[str, str]:
+KeyScope = Literal["read", "write"]
+_SCOPES: dict[str, KeyScope] = {"read": "read", "write": "write"}
+
+
+def parse_api_keys(raw: str | None) -> dict[str, KeyScope]:
     """``"k1:write,k2:read"`` -> ``{"k1": "write", "k2": "read"}``.
 
     Raises ``ValueError`` naming the entry (by position, never the key) that lacks a
     ``read``/``write`` scope or whose key is shorter than 8 characters.
     """
-    keys: dict[str, str] = {}
+    keys: dict[str, KeyScope] = {}
     for n, entry in enumerate((raw or "").split(","), start=1):
         if not entry.strip():
             continue
         key, sep, scope = entry.strip().rpartition(":")
-        scope = scope.strip().lower()
-        if not sep or scope not in ("read", "write"):
+        checked = _SCOPES.get(scope.strip().lower())
+        if not sep or checked is None:
             raise ValueError(f"VNQA_API_KEYS entry {n} must be `key:read` or `key:write`")
         if len(key.strip()) < 8:
             raise ValueError(f"VNQA_API_KEYS entry {n}: keys need at least 8 characters")
-        keys[key.strip()] = scope
+        keys[key.strip()] = checked
     return keys
 
 
