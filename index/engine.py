@@ -30,6 +30,7 @@ from typing import Any, Literal
 import numpy as np
 
 from index.chunking import chunk_article
+from index.defaults import DEFAULT_MAX_SYLLABLES, DEFAULT_OVERLAP_SENTENCES
 from index.dense import DEFAULT_EXACT_MAX, DEFAULT_NPROBE, DenseIndex
 from index.documents import Article
 from index.errors import DiskFullError, IndexReadOnlyError
@@ -166,8 +167,8 @@ class ReconcileOutcome:
 class IndexOptions:
     """How an :class:`ArticleIndex` chunks, embeds, stores and ranks."""
 
-    chunk_max_syllables: int = 120
-    chunk_overlap_sentences: int = 1
+    chunk_max_syllables: int = DEFAULT_MAX_SYLLABLES
+    chunk_overlap_sentences: int = DEFAULT_OVERLAP_SENTENCES
     rrf_k: int = 60
     embed_batch_size: int = 32
     dense_exact_max: int = DEFAULT_EXACT_MAX  # exact FAISS up to this many vectors, IVF beyond

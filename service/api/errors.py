@@ -23,6 +23,7 @@ from index.engine import IndexLockedError, IndexMismatchError
 from index.errors import DiskFullError, IndexReadOnlyError
 from models.errors import ModelNotAvailableError
 from service.answering import ArticleNotFoundError
+from service.limits import RequestRejected
 
 logger = logging.getLogger(__name__)
 
@@ -114,21 +115,6 @@ class InvalidRequestError(ApiError):
         super().__init__(422, code, message)
 
 
-class LimitExceededError(ApiError):
-    """A request over a configured limit: the error names the setting and its value.
-
-    The message says it in words; ``error.limit`` carries ``{"setting", "value"}``.
-    """
-
-    def __init__(self, message: str, setting: str, value: int, status_code: int = 422) -> None:
-        super().__init__(
-            status_code,
-            "limit_exceeded",
-            message,
-            extra={"limit": {"setting": setting, "value": value}},
-        )
-
-
 def error_response(
     status_code: int,
     code: str,
@@ -214,6 +200,13 @@ async def _api_error_handler(request: Request, exc: ApiError) -> JSONResponse:
     )
 
 
+async def _rejected_handler(request: Request, exc: RequestRejected) -> JSONResponse:
+    """A check of :mod:`service.limits` refused the input: 422, ``error.limit`` naming
+    the setting when a configured limit was broken."""
+    extra = {"limit": exc.limit} if exc.limit is not None else None
+    return error_response(422, exc.code, exc.message, extra=extra)
+
+
 async def _not_found_handler(request: Request, exc: ArticleNotFoundError) -> JSONResponse:
     return error_response(404, "article_not_found", str(exc))
 
@@ -290,6 +283,7 @@ def install_error_handlers(app: FastAPI) -> None:
     handlers: dict[type[Exception], Callable[[Request, Any], Awaitable[Response]]] = {
         RequestValidationError: _validation_handler,
         ApiError: _api_error_handler,
+        RequestRejected: _rejected_handler,
         ArticleNotFoundError: _not_found_handler,
         ArticleFormatError: _article_format_handler,
         IndexMismatchError: _mismatch_handler,

@@ -9,8 +9,8 @@ from typing import Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEFAULT_EMBEDDING_MODEL = "intfloat/multilingual-e5-small"
-DEFAULT_SUMMARIZER_MODEL = "VietAI/vit5-base-vietnews-summarization"
+from index.defaults import DEFAULT_MAX_SYLLABLES, DEFAULT_OVERLAP_SENTENCES
+from models.defaults import DEFAULT_EMBEDDING_MODEL, DEFAULT_SUMMARIZER_MODEL
 
 
 class Settings(BaseSettings):
@@ -54,9 +54,12 @@ class Settings(BaseSettings):
 
     # Chunking
     chunk_max_syllables: int = Field(
-        120, ge=10, le=400, description="Chunk size; e5-small's 512-token limit is far above it."
+        DEFAULT_MAX_SYLLABLES,
+        ge=10,
+        le=400,
+        description="Chunk size; e5-small's 512-token limit is far above it.",
     )
-    chunk_overlap_sentences: int = Field(1, ge=0, le=5)
+    chunk_overlap_sentences: int = Field(DEFAULT_OVERLAP_SENTENCES, ge=0, le=5)
 
     # Retrieval
     default_top_k: int = Field(5, ge=1, le=100)

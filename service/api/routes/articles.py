@@ -10,7 +10,6 @@ from starlette.concurrency import run_in_threadpool
 from index.documents import Article, ArticleFormatError, make_article
 from service.api.deps import IndexDep, SettingsDep, WriteOffloadDep
 from service.api.errors import ApiError, InvalidRequestError
-from service.api.limits import check_batch_size, check_text_size
 from service.api.schemas import (
     ArticleBatchIn,
     ArticleDetail,
@@ -23,6 +22,7 @@ from service.api.schemas import (
     IngestResponse,
 )
 from service.core.config import Settings
+from service.limits import check_batch_size, check_text_size
 
 router = APIRouter(prefix="/v1/articles", tags=["articles"])
 

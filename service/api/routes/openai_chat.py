@@ -39,7 +39,6 @@ from service.api.openai_schemas import (
     VnqaExtra,
     error_body,
 )
-from service.api.routes.search import check_max_words, check_question, check_top_k
 from service.api.schemas import AnswerSentenceOut, PassageOut
 from service.chat import (
     ChatMessage,
@@ -51,6 +50,7 @@ from service.chat import (
     user_questions,
 )
 from service.core.config import Settings
+from service.limits import RequestRejected, check_max_words, check_question, check_top_k
 
 logger = logging.getLogger(__name__)
 
@@ -125,7 +125,7 @@ def _conversation(
         question = check_question(questions[-1], settings, "messages[-1].content")
         top_k = check_top_k(body.top_k, settings)
         max_words = check_max_words(body.max_words, settings)
-    except ApiError as exc:
+    except RequestRejected as exc:
         raise ChatRequestError(400, exc.message, exc.code) from None
     return messages, question, top_k, max_words
 

@@ -19,9 +19,9 @@ from index.documents import SUPPORTED_SUFFIXES, Article, ArticleFormatError, par
 from models.vietnamese import normalize
 from service.api.deps import IndexDep, SettingsDep, WriteOffloadDep
 from service.api.errors import InvalidRequestError
-from service.api.limits import check_batch_size, check_text_size
 from service.api.schemas import IngestedArticle, IngestResponse
 from service.core.config import Settings
+from service.limits import check_batch_size, check_text_size
 
 router = APIRouter(prefix="/v1/articles", tags=["articles"])
 
