@@ -484,7 +484,7 @@ class ArticleIndex:
         texts = [c.text for _, chunks in chunked for c in chunks]
         # Embedding is the slow part and happens outside the lock: searches go on. The
         # whole group in one call lets the embedder batch by length and run batches in
-        # parallel (2.86× txtai's ingest in bench/perf.py, from 1.67×); the torch
+        # parallel (figures: docs/benchmarks.md, "Speed and memory"); the torch
         # embedder takes its model lock per batch, so queries still get their turn.
         vectors = self.embedder.embed_passages(texts, batch_size=self._batch_size)
         new = [

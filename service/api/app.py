@@ -34,7 +34,7 @@ DESCRIPTION = """
 Hỏi đáp và tóm tắt tin tức tiếng Việt trên mô hình chạy cục bộ.
 
 * **/v1/articles** — lưu, liệt kê, xem, xoá bài báo.
-* **/v1/search** — tìm đoạn văn liên quan (FAISS + BM25, kết hợp bằng RRF).
+* **/v1/search** — tìm đoạn văn liên quan (FAISS + BM25, kết hợp lồi điểm chuẩn hoá; RRF khi `VNQA_FUSION=rrf`).
 * **/v1/ask** — trả lời câu hỏi: tóm tắt các đoạn liên quan, đánh dấu câu khớp nhất.
 * **/v1/summarize** — tóm tắt một văn bản hoặc một bài đã lưu.
 

@@ -122,7 +122,7 @@ class Choice(BaseModel):
 
 
 class UsageOut(BaseModel):
-    """Tokens read and written, counted with the model's tokenizer (see README)."""
+    """Tokens read and written, counted with the model's tokenizer (see docs/api.md)."""
 
     prompt_tokens: int
     completion_tokens: int
