@@ -31,7 +31,8 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from index.documents import Article, ArticleFormatError, load_articles, lookup_article_id
+from index.article_files import load_articles
+from index.documents import Article, ArticleFormatError, lookup_article_id
 from index.engine import IndexLockedError, IndexMismatchError
 from index.errors import DiskFullError, IndexReadOnlyError, StoreDamagedError
 from models.errors import ModelNotAvailableError

@@ -58,7 +58,7 @@ def serving(runtime) -> Iterator[LiveServer]:
 @pytest.fixture(scope="session")
 def live_server(make_runtime) -> Iterator[LiveServer]:
     """A live server over a fresh data folder holding the seed article."""
-    from index.documents import load_articles
+    from index.article_files import load_articles
 
     runtime = make_runtime()
     runtime.index.add_articles(list(load_articles(SEED_ARTICLE)))

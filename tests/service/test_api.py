@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from index.documents import Article, load_articles
+from index.article_files import load_articles
+from index.documents import Article
 from service.answering import NO_ANSWER_TEXT
 from service.api.app import create_app
 

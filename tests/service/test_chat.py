@@ -3,7 +3,7 @@ summaries, with real components."""
 
 from __future__ import annotations
 
-from index.documents import load_articles
+from index.article_files import load_articles
 from models.summarization.seq2seq import Seq2SeqSummarizer
 from service.api.schemas import SEED_QUESTION
 from service.chat import CitationMarker, answer_pieces, retrieval_query, sources_block

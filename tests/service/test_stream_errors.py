@@ -30,7 +30,7 @@ def events(response) -> list:
 
 @pytest.fixture(scope="module")
 def seeded(make_runtime):
-    from index.documents import load_articles
+    from index.article_files import load_articles
 
     runtime = make_runtime()
     runtime.index.add_articles(list(load_articles(SEED_ARTICLE)))
