@@ -16,8 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from index.documents import Article
-from index.engine import DB_FILE, DENSE_FILE, ArticleIndex, EmbedderLike, LostCommits, acquire_lock
+from index.engine import ArticleIndex, EmbedderLike
 from index.errors import StoreDamagedError
+from index.process_lock import acquire_lock
+from index.records import DB_FILE, DENSE_FILE, LostCommits
 
 logger = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, fields, replace
 from typing import TYPE_CHECKING, Literal
 
-from index.engine import SearchFilters, SearchHit
+from index.records import SearchFilters, SearchHit
 from models.summarization.base import GenerativeSummarizer, Summary
 from models.vietnamese import normalize
 from service.answer_composer import compose, is_list_question

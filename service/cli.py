@@ -33,8 +33,13 @@ from rich.text import Text
 
 from index.article_files import load_articles
 from index.documents import Article, ArticleFormatError, lookup_article_id
-from index.engine import IndexLockedError, IndexMismatchError
-from index.errors import DiskFullError, IndexReadOnlyError, StoreDamagedError
+from index.errors import (
+    DiskFullError,
+    IndexLockedError,
+    IndexMismatchError,
+    IndexReadOnlyError,
+    StoreDamagedError,
+)
 from models.errors import ModelNotAvailableError
 from service import limits
 from service.answering import Answer, ArticleNotFoundError

@@ -19,8 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from index.article_files import MAX_JSON_INT_DIGITS
 from index.documents import ArticleFormatError
-from index.engine import IndexLockedError, IndexMismatchError
-from index.errors import DiskFullError, IndexReadOnlyError
+from index.errors import DiskFullError, IndexLockedError, IndexMismatchError, IndexReadOnlyError
 from models.errors import ModelNotAvailableError
 from service.answering import ArticleNotFoundError
 from service.limits import RequestRejected

@@ -19,7 +19,8 @@ from pydantic import (
 )
 
 from index.documents import clean_line, lookup_article_id, parse_date
-from index.engine import IndexStats, SearchFilters, SearchHit, StoredArticle
+from index.engine import StoredArticle
+from index.records import IndexStats, SearchFilters, SearchHit
 from models.summarization.base import Summary
 from service.answering import Answer, AnswerSentence, Passage
 

@@ -12,7 +12,7 @@ import anyio
 import pytest
 from fastapi.testclient import TestClient
 
-from index.engine import IndexLockedError, IndexMismatchError
+from index.errors import IndexLockedError, IndexMismatchError
 from models.embeddings import ModelNotAvailableError
 from service.api.app import create_app
 
