@@ -259,8 +259,8 @@ def ask(
     ] = False,
 ) -> None:
     """Answer a question from the stored articles: a summary and the cited passages."""
-    from service.api.schemas import AskResponse
     from service.runtime import build_runtime
+    from service.schemas import AskResponse
 
     with _expected_errors():
         settings = _settings()

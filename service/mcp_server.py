@@ -22,7 +22,10 @@ from pydantic import BaseModel, Field
 from index.documents import ArticleFormatError, lookup_article_id, make_article
 from service import limits
 from service.answering import ArticleNotFoundError
-from service.api.schemas import (
+from service.chat import answer_pieces
+from service.core.config import Settings
+from service.runtime import Runtime
+from service.schemas import (
     AnswerSentenceOut,
     ArticleMeta,
     FiltersIn,
@@ -30,9 +33,6 @@ from service.api.schemas import (
     SearchResult,
     SummaryOut,
 )
-from service.chat import answer_pieces
-from service.core.config import Settings
-from service.runtime import Runtime
 
 T = TypeVar("T")
 #: Runs a blocking call off the event loop: ``await run(func, *args, **kwargs)``.

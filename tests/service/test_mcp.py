@@ -13,7 +13,7 @@ import pytest
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 
-from service.api.schemas import SEED_QUESTION
+from service.schemas import SEED_QUESTION
 from tests.conftest import MODELS_DIR, REPO_ROOT, SEED_ARTICLE
 from tests.service.live import live_server  # noqa: F401  (session fixture)
 

@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 
 from service.api.app import create_app
 from service.api.errors import ApiError
-from service.api.schemas import SEED_QUESTION
+from service.schemas import SEED_QUESTION
 from tests.conftest import SEED_ARTICLE
 
 

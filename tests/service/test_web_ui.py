@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from service.api.schemas import SEED_QUESTION
+from service.schemas import SEED_QUESTION
 from tests.conftest import REPO_ROOT, missing_component
 from tests.service.live import live_server  # noqa: F401  (session fixture)
 

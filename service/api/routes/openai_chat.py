@@ -39,7 +39,6 @@ from service.api.openai_schemas import (
     VnqaExtra,
     error_body,
 )
-from service.api.schemas import AnswerSentenceOut, PassageOut
 from service.chat import (
     ChatMessage,
     TokenCounter,
@@ -51,6 +50,7 @@ from service.chat import (
 )
 from service.core.config import Settings
 from service.limits import RequestRejected, check_max_words, check_question, check_top_k
+from service.schemas import AnswerSentenceOut, PassageOut
 
 logger = logging.getLogger(__name__)
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from service.api.deps import IndexDep, OffloadDep, SettingsDep
-from service.api.schemas import SearchRequest, SearchResponse, SearchResult
 from service.limits import check_question, check_top_k
+from service.schemas import SearchRequest, SearchResponse, SearchResult
 
 router = APIRouter(prefix="/v1", tags=["search"])
 

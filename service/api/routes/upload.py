@@ -20,9 +20,9 @@ from index.documents import Article, ArticleFormatError
 from models.vietnamese import normalize
 from service.api.deps import IndexDep, SettingsDep, WriteOffloadDep
 from service.api.errors import InvalidRequestError
-from service.api.schemas import IngestedArticle, IngestResponse
 from service.core.config import Settings
 from service.limits import check_batch_size, check_text_size
+from service.schemas import IngestedArticle, IngestResponse
 
 router = APIRouter(prefix="/v1/articles", tags=["articles"])
 

@@ -1,7 +1,8 @@
-"""Request and response models of the HTTP API (also used by ``vnqa ask --json``).
+"""Request and response models shared by the interfaces: the HTTP API's bodies, also
+the MCP tools' results and ``vnqa ask --json``.
 
 Limits that come from settings (question length, ``top_k`` ceiling, text size) are
-checked in the routes; what is fixed (non-blank text, ISO dates) is checked here.
+checked by :mod:`service.limits`; what is fixed (non-blank text, ISO dates) is checked here.
 """
 
 from __future__ import annotations
