@@ -29,8 +29,9 @@ class SearchFilters:
 
     def is_empty(self) -> bool:
         """True when no filter is set."""
-        return all(v is None for v in (self.article_ids, self.sources,
-                                       self.date_from, self.date_to))
+        return all(
+            v is None for v in (self.article_ids, self.sources, self.date_from, self.date_to)
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,12 +86,17 @@ class LostCommits:
 
     def describe(self, directory: Path, kept: Path | None = None) -> str:
         """One line: what happened, where the evidence is kept, and what to run."""
-        ids = (f" (chunk ids {self.first_id}-{self.last_id})" if self.vectors else "")
-        after = (f"; articles stored after {self.newest_article} are likely among them"
-                 if self.newest_article else "")
+        ids = f" (chunk ids {self.first_id}-{self.last_id})" if self.vectors else ""
+        after = (
+            f"; articles stored after {self.newest_article} are likely among them"
+            if self.newest_article
+            else ""
+        )
         generations = (
             f", and mirrors store generation {self.vectors_generation} while the store is "
-            f"at {self.store_generation}" if self.vectors_generation is not None else ""
+            f"at {self.store_generation}"
+            if self.vectors_generation is not None
+            else ""
         )
         return (
             f"{directory / DB_FILE} lost commits: {DENSE_FILE} holds {self.vectors} vectors"

@@ -14,8 +14,12 @@ from service.limits import RequestRejected
 @pytest.fixture(scope="module")
 def settings() -> Settings:
     return Settings(
-        max_question_chars=20, max_top_k=7, default_top_k=5, max_summary_words=50,
-        max_batch_articles=3, max_text_chars=100,
+        max_question_chars=20,
+        max_top_k=7,
+        default_top_k=5,
+        max_summary_words=50,
+        max_batch_articles=3,
+        max_text_chars=100,
     )
 
 
