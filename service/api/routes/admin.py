@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from service.api.deps import AutoSummariesDep, SummariesDep, WriteOffloadDep
-from service.api.summary_schemas import Requeued, ResummarizeIn
+from service.summary_schemas import Requeued, ResummarizeIn
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"])
 

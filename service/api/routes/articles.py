@@ -16,8 +16,9 @@ from service.api.deps import (
     WriteOffloadDep,
 )
 from service.api.errors import ApiError, InvalidRequestError
-from service.api.limits import check_batch_size, check_text_size
-from service.api.schemas import (
+from service.core.config import Settings
+from service.limits import check_batch_size, check_text_size
+from service.schemas import (
     ArticleBatchIn,
     ArticleDetail,
     ArticleIn,
@@ -28,7 +29,6 @@ from service.api.schemas import (
     IngestedArticle,
     IngestResponse,
 )
-from service.core.config import Settings
 
 router = APIRouter(prefix="/v1/articles", tags=["articles"])
 

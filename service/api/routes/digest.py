@@ -10,10 +10,10 @@ from fastapi.responses import Response
 from index.documents import ArticleFormatError, parse_date
 from service.api.deps import OffloadDep, RuntimeDep, SettingsDep, SummariesDep
 from service.api.errors import InvalidRequestError
-from service.api.summary_schemas import DigestOut
 from service.digest import Digest, build_digest, default_window
 from service.feed_output import RSS_MEDIA_TYPE, articles_rss, digest_rss
 from service.runtime import Runtime
+from service.summary_schemas import DigestOut
 
 router = APIRouter(prefix="/v1", tags=["digest"])
 

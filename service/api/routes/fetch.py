@@ -7,10 +7,10 @@ from starlette.concurrency import run_in_threadpool
 
 from service.api.deps import AutoSummariesDep, IndexDep, SettingsDep, WriteOffloadDep
 from service.api.errors import ApiError
-from service.api.limits import check_text_size
-from service.api.schemas import IngestedArticle, IngestResponse
-from service.api.summary_schemas import FetchIn
 from service.fetching import FetchError, FetchLimits, fetch_article
+from service.limits import check_text_size
+from service.schemas import IngestedArticle, IngestResponse
+from service.summary_schemas import FetchIn
 
 router = APIRouter(prefix="/v1/articles", tags=["articles"])
 
