@@ -65,8 +65,9 @@ def ingest_round(rows: list[dict], auto: bool, folder: Path, tag: str) -> tuple[
     return latencies, settle
 
 
-def searches_during_backlog(rows: list[dict], backlog: int, n: int,
-                            folder: Path) -> tuple[list[float], list[float], int]:
+def searches_during_backlog(
+    rows: list[dict], backlog: int, n: int, folder: Path
+) -> tuple[list[float], list[float], int]:
     """Search latencies (s) while a backlog is summarized and after; summaries made during."""
     os.environ["VNQA_SUMMARIZER"] = "extractive"
     os.environ["VNQA_AUTO_SUMMARIES"] = "false"
@@ -116,12 +117,17 @@ def drain_rate(rows: list[dict]) -> tuple[int, float]:
     try:
         store = ArticleStore(folder / "store.sqlite3")
         queue = SqliteSummaryStore(store)
-        store.replace_articles([NewArticle(f"a{i}", r["title"], r["body"], None, None, None,
-                                           None, []) for i, r in enumerate(rows)])
+        store.replace_articles(
+            [
+                NewArticle(f"a{i}", r["title"], r["body"], None, None, None, None, [])
+                for i, r in enumerate(rows)
+            ]
+        )
         settings = Settings(_env_file=None, summarizer="extractive")
         summarizer = build_summarizer_from(settings).summarizer
-        worker = AutoSummaries(queue, summarizer, max_words=settings.summary_max_words,
-                               batch=settings.summary_batch)
+        worker = AutoSummaries(
+            queue, summarizer, max_words=settings.summary_max_words, batch=settings.summary_batch
+        )
         started = time.perf_counter()
         done = worker.drain()
         elapsed = time.perf_counter() - started
@@ -146,21 +152,24 @@ def main() -> None:
     rows = load_vietnews(None, VIETNEWS)
     print(f"CPU: {os.cpu_count()} cores")
     done, elapsed = drain_rate(rows[: args.drain]) if args.drain else (0, 1.0)
-    print(f"worker drain: {done} articles in {elapsed:.1f} s = {done / elapsed:.1f} articles/s "
-          "(extractive, one thread)")
+    print(
+        f"worker drain: {done} articles in {elapsed:.1f} s = {done / elapsed:.1f} articles/s "
+        "(extractive, one thread)"
+    )
     folder = Path(tempfile.mkdtemp(prefix="vnqa-auto-bench-"))
     if args.searches:
         try:
-            during, after, made = searches_during_backlog(rows, args.backlog, args.searches,
-                                                          folder)
+            during, after, made = searches_during_backlog(rows, args.backlog, args.searches, folder)
         finally:
             shutil.rmtree(folder, ignore_errors=True)
-        print(f"searches while {args.backlog} summaries were pending ({made} made meanwhile): "
-              f"mean {statistics.mean(during) * 1000:.0f} ms, p50 "
-              f"{percentile(during, 0.5) * 1000:.0f} ms, p95 {percentile(during, 0.95) * 1000:.0f}"
-              f" ms; with the queue empty: mean {statistics.mean(after) * 1000:.0f} ms, p50 "
-              f"{percentile(after, 0.5) * 1000:.0f} ms, p95 {percentile(after, 0.95) * 1000:.0f}"
-              f" ms; ratio of means {statistics.mean(during) / statistics.mean(after):.3f}")
+        print(
+            f"searches while {args.backlog} summaries were pending ({made} made meanwhile): "
+            f"mean {statistics.mean(during) * 1000:.0f} ms, p50 "
+            f"{percentile(during, 0.5) * 1000:.0f} ms, p95 {percentile(during, 0.95) * 1000:.0f}"
+            f" ms; with the queue empty: mean {statistics.mean(after) * 1000:.0f} ms, p50 "
+            f"{percentile(after, 0.5) * 1000:.0f} ms, p95 {percentile(after, 0.95) * 1000:.0f}"
+            f" ms; ratio of means {statistics.mean(during) / statistics.mean(after):.3f}"
+        )
     if args.skip_ingest:
         return
     folder = Path(tempfile.mkdtemp(prefix="vnqa-auto-bench-"))
@@ -172,21 +181,23 @@ def main() -> None:
                 part = rows[start : start + args.articles]
                 latencies, settle = ingest_round(part, auto, folder, f"{r}-{int(auto)}")
                 by_mode[auto].extend(latencies)
-                print(f"round {r} summaries {'on ' if auto else 'off'}: mean "
-                      f"{statistics.mean(latencies) * 1000:.0f} ms, p50 "
-                      f"{percentile(latencies, 0.5) * 1000:.0f} ms"
-                      + (f"; all summaries ready {settle:.1f} s after the last POST"
-                         if auto else ""))
+                print(
+                    f"round {r} summaries {'on ' if auto else 'off'}: mean "
+                    f"{statistics.mean(latencies) * 1000:.0f} ms, p50 "
+                    f"{percentile(latencies, 0.5) * 1000:.0f} ms"
+                    + (f"; all summaries ready {settle:.1f} s after the last POST" if auto else "")
+                )
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     print("mode  posts  mean ms  p50 ms  p95 ms")
     figures = {}
     for auto in (False, True):
         values = by_mode[auto]
-        figures[auto] = (statistics.mean(values), percentile(values, 0.5),
-                         percentile(values, 0.95))
-        print(f"{'on ' if auto else 'off'}   {len(values):5d}  "
-              + "  ".join(f"{v * 1000:7.0f}" for v in figures[auto]))
+        figures[auto] = (statistics.mean(values), percentile(values, 0.5), percentile(values, 0.95))
+        print(
+            f"{'on ' if auto else 'off'}   {len(values):5d}  "
+            + "  ".join(f"{v * 1000:7.0f}" for v in figures[auto])
+        )
     ratios = [on / off for on, off in zip(figures[True], figures[False], strict=True)]
     print("on/off: mean {:.3f}, p50 {:.3f}, p95 {:.3f} (target ≤ 1.10)".format(*ratios))
 

@@ -61,8 +61,11 @@ def reports(stories: int) -> tuple[list[ArticleRow], list[int]]:
         ]
         for v, (title, text) in enumerate(variants[: 1 + i % 3]):
             article = make_article(id=f"{item['id']}-{v}", title=title, text=text)
-            rows.append(ArticleRow(article.id, article.title, article.text, None, None, None,
-                                   None, 0, "", ""))
+            rows.append(
+                ArticleRow(
+                    article.id, article.title, article.text, None, None, None, None, 0, "", ""
+                )
+            )
             labels.append(i)
     return rows, labels
 
@@ -75,18 +78,28 @@ def scores(groups: list[list[int]], labels: list[int]) -> dict[str, float]:
     by_story: dict[int, list[int]] = {}
     for i, label in enumerate(labels):
         by_story.setdefault(label, []).append(i)
-    completeness = sum(Counter(group_of[i] for i in members).most_common(1)[0][1]
-                       for members in by_story.values()) / n
+    completeness = (
+        sum(
+            Counter(group_of[i] for i in members).most_common(1)[0][1]
+            for members in by_story.values()
+        )
+        / n
+    )
     same_group = sum(len(g) * (len(g) - 1) // 2 for g in groups)
     same_story = sum(len(m) * (len(m) - 1) // 2 for m in by_story.values())
-    both = sum(c * (c - 1) // 2 for g in groups
-               for c in Counter(labels[i] for i in g).values())
+    both = sum(c * (c - 1) // 2 for g in groups for c in Counter(labels[i] for i in g).values())
     precision = both / same_group if same_group else 1.0
     recall = both / same_story if same_story else 1.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {"purity": purity, "completeness": completeness, "pair_precision": precision,
-            "pair_recall": recall, "pair_f1": f1, "groups": len(groups),
-            "stories": len(by_story)}
+    return {
+        "purity": purity,
+        "completeness": completeness,
+        "pair_precision": precision,
+        "pair_recall": recall,
+        "pair_f1": f1,
+        "groups": len(groups),
+        "stories": len(by_story),
+    }
 
 
 def main() -> None:
@@ -110,9 +123,11 @@ def main() -> None:
         groups = group_by_similarity(vectors, threshold)
         ms = (time.perf_counter() - started) * 1000
         s = scores(groups, labels)
-        print(f"{threshold:9.2f}  {s['purity']:6.3f}  {s['completeness']:12.3f}  "
-              f"{s['pair_precision']:6.3f}  {s['pair_recall']:6.3f}  {s['pair_f1']:7.3f}  "
-              f"{s['groups']:6d}  {ms:8.1f}")
+        print(
+            f"{threshold:9.2f}  {s['purity']:6.3f}  {s['completeness']:12.3f}  "
+            f"{s['pair_precision']:6.3f}  {s['pair_recall']:6.3f}  {s['pair_f1']:7.3f}  "
+            f"{s['groups']:6d}  {ms:8.1f}"
+        )
 
 
 if __name__ == "__main__":

@@ -40,12 +40,17 @@ class FeedPositions:
         """The ``keys`` not taken in yet, in the order given."""
         keys = list(dict.fromkeys(keys))
         with self._lock:
-            seen = {row[0] for row in self._db.execute(
-                "SELECT item_key FROM feed_items WHERE feed_url = ?", (feed_url,))}
+            seen = {
+                row[0]
+                for row in self._db.execute(
+                    "SELECT item_key FROM feed_items WHERE feed_url = ?", (feed_url,)
+                )
+            }
         return [k for k in keys if k not in seen]
 
-    def mark(self, feed_url: str, key: str, *, article_id: str | None = None,
-             error: str | None = None) -> None:
+    def mark(
+        self, feed_url: str, key: str, *, article_id: str | None = None, error: str | None = None
+    ) -> None:
         """Remember ``key`` as taken in (with its article) or given up on (with ``error``)."""
         with self._lock:
             self._db.execute(
@@ -57,8 +62,11 @@ class FeedPositions:
     def count(self, feed_url: str) -> int:
         """How many items of ``feed_url`` were taken in or given up on."""
         with self._lock:
-            return int(self._db.execute("SELECT COUNT(*) FROM feed_items WHERE feed_url = ?",
-                                        (feed_url,)).fetchone()[0])
+            return int(
+                self._db.execute(
+                    "SELECT COUNT(*) FROM feed_items WHERE feed_url = ?", (feed_url,)
+                ).fetchone()[0]
+            )
 
     def close(self) -> None:
         """Close the file."""

@@ -25,8 +25,18 @@ _LABEL_RE = re.compile(r"^[^:.!?]{1,30}:\s")
 # Name – role separators (a dash before a capitalized role): a roster lists several.
 _ROLE_DASH_RE = re.compile(r"\s[–—-]\s(\w)")
 # Openings of attendance lists and credits (compared without diacritics, lower case).
-_ROSTER_OPENINGS = ("ve phia", "tham du", "du buoi", "cung du", "cung tham du", "anh:",
-                    "anh minh hoa", "nguon:", "video:", "clip:")
+_ROSTER_OPENINGS = (
+    "ve phia",
+    "tham du",
+    "du buoi",
+    "cung du",
+    "cung tham du",
+    "anh:",
+    "anh minh hoa",
+    "nguon:",
+    "video:",
+    "clip:",
+)
 # Attribution before a colon: what follows it is the news.
 _REPORTING_RE = re.compile(
     r"\b(cho biet|khang dinh|nhan manh|thong tin|cho hay|noi|phat bieu|bao cao|yeu cau)\s*$"
@@ -57,8 +67,7 @@ def is_roster_or_caption(paragraph: str) -> bool:
 
 def is_prose(paragraph: str) -> bool:
     """Whether ``paragraph`` ends like a sentence and is long enough to report news."""
-    return (paragraph.endswith(_SENTENCE_END)
-            and count_syllables(paragraph) >= LEAD_MIN_SYLLABLES)
+    return paragraph.endswith(_SENTENCE_END) and count_syllables(paragraph) >= LEAD_MIN_SYLLABLES
 
 
 def lead_paragraph(text: str) -> str | None:
@@ -74,8 +83,11 @@ def headline_sentence(paragraph: str) -> str:
     """The lead's first sentence, without an attribution ("X cho biết: ") before a colon."""
     sentence = _first_sentence(paragraph)
     head, sep, rest = sentence.partition(": ")
-    if (sep and _REPORTING_RE.search(strip_diacritics(head).lower())
-            and count_syllables(rest) >= _AFTER_COLON_MIN_SYLLABLES):
+    if (
+        sep
+        and _REPORTING_RE.search(strip_diacritics(head).lower())
+        and count_syllables(rest) >= _AFTER_COLON_MIN_SYLLABLES
+    ):
         sentence = rest[:1].upper() + rest[1:]
     return sentence
 

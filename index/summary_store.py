@@ -57,8 +57,10 @@ WHEN OLD.text IS NOT NEW.text OR OLD.title IS NOT NEW.title BEGIN
 END;
 """
 # Articles stored before the summaries table existed get a pending row once.
-_BACKFILL = ("INSERT OR IGNORE INTO summaries(article_id, status, queued_at)"
-             " SELECT id, 'pending', updated_at FROM articles")
+_BACKFILL = (
+    "INSERT OR IGNORE INTO summaries(article_id, status, queued_at)"
+    " SELECT id, 'pending', updated_at FROM articles"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,8 +160,12 @@ class SqliteSummaryStore:
         self._claimed: set[str] = set()
         self._claims_lock = threading.Lock()
         with store.reading() as db:
-            existed = db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table'"
-                                 " AND name = 'summaries'").fetchone() is not None
+            existed = (
+                db.execute(
+                    "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'summaries'"
+                ).fetchone()
+                is not None
+            )
         if not existed:
             with store.writing() as db:  # executescript would commit: statement by statement
                 _create(db)
@@ -200,8 +206,16 @@ class SqliteSummaryStore:
                         "UPDATE summaries SET status = 'ready', text = ?, method = ?, model = ?,"
                         " summarizer = ?, max_words = ?, error = NULL, made_at = ?"
                         " WHERE article_id = ? AND revision = ?",
-                        (m.text, m.method, m.model, m.summarizer, m.max_words, now,
-                         m.job.article_id, m.job.revision),
+                        (
+                            m.text,
+                            m.method,
+                            m.model,
+                            m.summarizer,
+                            m.max_words,
+                            now,
+                            m.job.article_id,
+                            m.job.revision,
+                        ),
                     )
                     stored += cur.rowcount
         finally:
@@ -231,8 +245,10 @@ class SqliteSummaryStore:
             for i in range(0, len(ids), 500):
                 part = ids[i : i + 500]
                 marks = ",".join("?" * len(part))
-                for row in db.execute(f"SELECT article_id, {self._COLS} FROM summaries"
-                                      f" WHERE article_id IN ({marks})", part):
+                for row in db.execute(
+                    f"SELECT article_id, {self._COLS} FROM summaries WHERE article_id IN ({marks})",
+                    part,
+                ):
                     out[row[0]] = StoredSummary(*row[1:])
         return out
 
@@ -247,20 +263,30 @@ class SqliteSummaryStore:
         """Ready summaries by another summarizer become stale; stale ones made by
         ``summarizer`` are ready again. Returns how many became stale."""
         with self._store.writing() as db:
-            db.execute("UPDATE summaries SET status = 'ready'"
-                       " WHERE status = 'stale' AND summarizer = ?", (summarizer,))
-            cur = db.execute("UPDATE summaries SET status = 'stale'"
-                             " WHERE status = 'ready' AND summarizer IS NOT ?", (summarizer,))
+            db.execute(
+                "UPDATE summaries SET status = 'ready' WHERE status = 'stale' AND summarizer = ?",
+                (summarizer,),
+            )
+            cur = db.execute(
+                "UPDATE summaries SET status = 'stale'"
+                " WHERE status = 'ready' AND summarizer IS NOT ?",
+                (summarizer,),
+            )
             return cur.rowcount
 
     def requeue(self, which: Requeue) -> int:
         """Put stale, failed or all summaries back in the queue; returns how many."""
-        where = {"stale": "status = 'stale'", "failed": "status = 'failed'",
-                 "all": "status != 'pending'"}[which]
+        where = {
+            "stale": "status = 'stale'",
+            "failed": "status = 'failed'",
+            "all": "status != 'pending'",
+        }[which]
         with self._store.writing() as db:
             cur = db.execute(
                 "UPDATE summaries SET status = 'pending', revision = revision + 1, error = NULL,"
-                f" queued_at = ? WHERE {where}", (_now(),))
+                f" queued_at = ? WHERE {where}",
+                (_now(),),
+            )
             return cur.rowcount
 
     def window(
@@ -274,7 +300,8 @@ class SqliteSummaryStore:
         """Articles dated in the inclusive range (the day stored when undated), newest
         first, with their summaries."""
         day = "COALESCE(a.date, substr(a.created_at, 1, 10))"
-        where, params = [], []
+        where: list[str] = []
+        params: list[str | int] = []
         if date_from is not None:
             where.append(f"{day} >= ?")
             params.append(date_from)
@@ -284,9 +311,11 @@ class SqliteSummaryStore:
         if sources:
             where.append(f"a.source IN ({','.join('?' * len(sources))})")
             params.extend(sources)
-        sql = (f"SELECT {ArticleStore._ARTICLE_COLS}, "
-               + ", ".join(f"s.{c.strip()}" for c in self._COLS.split(","))
-               + " FROM articles a LEFT JOIN summaries s ON s.article_id = a.id")
+        sql = (
+            f"SELECT {ArticleStore._ARTICLE_COLS}, "
+            + ", ".join(f"s.{c.strip()}" for c in self._COLS.split(","))
+            + " FROM articles a LEFT JOIN summaries s ON s.article_id = a.id"
+        )
         if where:
             sql += " WHERE " + " AND ".join(where)
         sql += f" ORDER BY {day} DESC, a.created_at DESC, a.id LIMIT ?"

@@ -36,8 +36,12 @@ def summarizer_key(summarizer: Any) -> str:
 
 def is_current(stored: StoredSummary | None, key: str, max_words: int) -> bool:
     """Whether ``stored`` is ready, made by the summarizer ``key``, at ``max_words``."""
-    return (stored is not None and stored.status == "ready" and stored.summarizer == key
-            and stored.max_words == max_words)
+    return (
+        stored is not None
+        and stored.status == "ready"
+        and stored.summarizer == key
+        and stored.max_words == max_words
+    )
 
 
 class AutoSummaries:
@@ -85,8 +89,12 @@ class AutoSummaries:
             logger.warning("could not mark stale summaries: %s", exc)
             stale = 0
         if stale:
-            logger.warning("%d stored summaries were made by another summarizer than %s: "
-                           "marked stale; `vnqa resummarize` redoes them", stale, self.key)
+            logger.warning(
+                "%d stored summaries were made by another summarizer than %s: "
+                "marked stale; `vnqa resummarize` redoes them",
+                stale,
+                self.key,
+            )
         self._stop.clear()
         self._thread = threading.Thread(target=self._loop, name="vnqa-summaries", daemon=True)
         self._thread.start()
@@ -155,8 +163,9 @@ class AutoSummaries:
 
     def _summarize(self, job: SummaryJob) -> MadeSummary | None:
         try:
-            summary = self.summarizer.summarize(with_headline(job.title, job.text),
-                                                max_words=self.max_words)
+            summary = self.summarizer.summarize(
+                with_headline(job.title, job.text), max_words=self.max_words
+            )
             if not summary.text.strip():
                 raise ValueError("the article has no sentence to summarize")
         except Exception as exc:
@@ -164,8 +173,9 @@ class AutoSummaries:
             logger.warning("summary of %s failed: %s", job.article_id, exc)
             self.store.fail(job, f"{type(exc).__name__}: {exc}")
             return None
-        return MadeSummary(job, summary.text, summary.method, summary.model, self.key,
-                           self.max_words)
+        return MadeSummary(
+            job, summary.text, summary.method, summary.model, self.key, self.max_words
+        )
 
     def stored_current(self, article_id: str, max_words: int | None = None) -> Summary | None:
         """The article's stored summary if it is current for ``max_words`` (None: the

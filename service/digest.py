@@ -21,7 +21,7 @@ import numpy as np
 from index.lead import lead_paragraph
 from index.store import ArticleRow
 from index.summary_store import StoredSummary, SummaryStore
-from models.summarization.base import Summary, truncate_words, with_headline
+from models.summarization.base import Method, Summary, truncate_words, with_headline
 
 #: Syllables of the lead embedded with the title: enough to name the event.
 LEAD_WORDS = 60
@@ -104,7 +104,7 @@ def _central_first(members: list[int], vectors: np.ndarray) -> list[int]:
     if len(members) < 3:
         return members
     block = vectors[members]
-    centrality = (block @ block.mean(axis=0))
+    centrality = block @ block.mean(axis=0)
     return [members[i] for i in np.argsort(-centrality, kind="stable")]
 
 
@@ -114,20 +114,25 @@ def _story_id(members: Sequence[DigestArticle]) -> str:
 
 
 def _story_summary(members: list[DigestArticle], summarizer: Any, max_words: int) -> Summary | None:
-    stored = [m.summary for m in members if m.summary is not None and m.summary.text
-              and m.summary.status in ("ready", "stale")]
+    stored = [
+        m.summary
+        for m in members
+        if m.summary is not None and m.summary.text and m.summary.status in ("ready", "stale")
+    ]
     if len(members) == 1 and stored:
-        s = stored[0]
-        return Summary(text=s.text or "", method=s.method or "extractive", model=s.model or "")
+        first = stored[0]
+        method: Method = "abstractive" if first.method == "abstractive" else "extractive"
+        return Summary(text=first.text or "", method=method, model=first.model or "")
     # Across articles: their stored summaries, or their leads where none is ready yet.
     pieces = []
     for m in members:
-        s = m.summary
-        if s is not None and s.text and s.status in ("ready", "stale"):
-            pieces.append(s.text)
+        made = m.summary
+        if made is not None and made.text and made.status in ("ready", "stale"):
+            pieces.append(made.text)
         else:
-            pieces.append(with_headline(m.article.title,
-                                        lead_paragraph(m.article.text) or m.article.text))
+            pieces.append(
+                with_headline(m.article.title, lead_paragraph(m.article.text) or m.article.text)
+            )
     summary = summarizer.summarize_passages(pieces, max_words=max_words)
     return summary if summary.text.strip() else None
 
@@ -153,14 +158,16 @@ def build_digest(
     max_stories: int | None = None,
 ) -> Digest:
     """Group the articles of ``[date_from, date_to]`` (and ``sources``) into stories."""
-    rows = store.window(date_from=date_from, date_to=date_to, sources=sources,
-                        limit=max_articles + 1)
+    rows = store.window(
+        date_from=date_from, date_to=date_to, sources=sources, limit=max_articles + 1
+    )
     truncated = len(rows) > max_articles
     items = [DigestArticle(a, s) for a, s in rows[:max_articles]]
     if not items:
         return Digest(date_from, date_to, sources, [], 0, False)
-    vectors = np.asarray(embedder.embed_passages([story_text(i.article) for i in items]),
-                         dtype=np.float32)
+    vectors = np.asarray(
+        embedder.embed_passages([story_text(i.article) for i in items]), dtype=np.float32
+    )
     groups = [_central_first(g, vectors) for g in group_by_similarity(vectors, threshold)]
     # Biggest first, then newest; the order of the input (newest first) breaks ties.
     groups.sort(key=lambda g: (-len(g), _negated_day(max(items[i].day for i in g)), min(g)))
@@ -169,8 +176,9 @@ def build_digest(
     stories = []
     for group in groups:
         members = [items[i] for i in group]
-        stories.append(Story(_story_id(members), members,
-                             _story_summary(members, summarizer, max_words)))
+        stories.append(
+            Story(_story_id(members), members, _story_summary(members, summarizer, max_words))
+        )
     return Digest(date_from, date_to, sources, stories, len(items), truncated)
 
 

@@ -38,8 +38,16 @@ def _channel(title: str, link: str, description: str) -> tuple[ET.Element, ET.El
     return rss, channel
 
 
-def _item(channel: ET.Element, *, title: str, link: str, guid: str, description: str,
-          date: str | None, sources: Sequence[str] = ()) -> None:
+def _item(
+    channel: ET.Element,
+    *,
+    title: str,
+    link: str,
+    guid: str,
+    description: str,
+    date: str | None,
+    sources: Sequence[str] = (),
+) -> None:
     item = ET.SubElement(channel, "item")
     ET.SubElement(item, "title").text = title
     ET.SubElement(item, "link").text = link
@@ -61,27 +69,48 @@ def _article_link(article: ArticleRow, base_url: str) -> str:
 
 def digest_rss(digest: Digest, self_url: str, base_url: str) -> bytes:
     """One item per story: the headline, the story's summary, then its articles."""
-    rss, channel = _channel(f"vnqa — tin theo sự kiện {digest.date_from} → {digest.date_to}",
-                            self_url, "Các bài báo được nhóm theo sự kiện, kèm tóm tắt.")
+    rss, channel = _channel(
+        f"vnqa — tin theo sự kiện {digest.date_from} → {digest.date_to}",
+        self_url,
+        "Các bài báo được nhóm theo sự kiện, kèm tóm tắt.",
+    )
     for story in digest.stories:
         lines = [story.summary.text] if story.summary else []
-        lines += [f"• {a.article.title or a.article.id} ({a.article.source or 'không rõ nguồn'}, "
-                  f"{a.day}) {_article_link(a.article, base_url)}" for a in story.articles]
+        lines += [
+            f"• {a.article.title or a.article.id} ({a.article.source or 'không rõ nguồn'}, "
+            f"{a.day}) {_article_link(a.article, base_url)}"
+            for a in story.articles
+        ]
         sources = sorted({a.article.source for a in story.articles if a.article.source})
-        _item(channel, title=f"{story.headline} ({len(story.articles)} bài)",
-              link=_article_link(story.articles[0].article, base_url), guid=story.id,
-              description="\n".join(lines), date=story.newest, sources=sources)
+        _item(
+            channel,
+            title=f"{story.headline} ({len(story.articles)} bài)",
+            link=_article_link(story.articles[0].article, base_url),
+            guid=story.id,
+            description="\n".join(lines),
+            date=story.newest,
+            sources=sources,
+        )
     return _serialize(rss)
 
 
-def articles_rss(rows: Sequence[tuple[ArticleRow, StoredSummary | None]], self_url: str,
-                 base_url: str) -> bytes:
+def articles_rss(
+    rows: Sequence[tuple[ArticleRow, StoredSummary | None]], self_url: str, base_url: str
+) -> bytes:
     """One item per article, newest first, its stored summary as the description."""
     rss, channel = _channel("vnqa — bài mới", self_url, "Bài báo mới nhất kèm tóm tắt.")
     for article, summary in rows:
-        ready = summary is not None and summary.text and summary.status in ("ready", "stale")
-        text = summary.text if ready else f"(tóm tắt: {summary.status if summary else 'chưa có'})"
-        _item(channel, title=article.title or article.id, link=_article_link(article, base_url),
-              guid=article.id, description=text or "", date=article.date or article.created_at,
-              sources=[article.source] if article.source else [])
+        if summary is not None and summary.text and summary.status in ("ready", "stale"):
+            text = summary.text
+        else:
+            text = f"(tóm tắt: {summary.status if summary else 'chưa có'})"
+        _item(
+            channel,
+            title=article.title or article.id,
+            link=_article_link(article, base_url),
+            guid=article.id,
+            description=text or "",
+            date=article.date or article.created_at,
+            sources=[article.source] if article.source else [],
+        )
     return _serialize(rss)

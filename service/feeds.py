@@ -40,7 +40,7 @@ class PollReport:
 
 def feed_items(content: bytes) -> list[tuple[str, str]]:
     """``(key, link)`` of a feed's items, oldest first (feeds list the newest first)."""
-    import feedparser
+    import feedparser  # type: ignore[import-untyped]  # no type hints shipped
 
     parsed = feedparser.parse(content)
     if parsed.bozo and not parsed.entries:
@@ -85,9 +85,13 @@ class FeedWatcher:
             if runtime.auto_summaries is not None:
                 runtime.auto_summaries.notify()
 
-        return cls(settings.feed_list(), FeedPositions(settings.data_dir / FEED_POSITIONS_FILE),
-                   ingest, FetchLimits.from_settings(settings),
-                   interval_s=settings.feed_interval_s)
+        return cls(
+            settings.feed_list(),
+            FeedPositions(settings.data_dir / FEED_POSITIONS_FILE),
+            ingest,
+            FetchLimits.from_settings(settings),
+            interval_s=settings.feed_interval_s,
+        )
 
     def poll_once(self) -> PollReport:
         """Poll every feed once; store the new items' articles."""

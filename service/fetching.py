@@ -19,6 +19,7 @@ import ipaddress
 import socket
 import time
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import httpx
@@ -53,8 +54,12 @@ class FetchLimits:
     @classmethod
     def from_settings(cls, settings) -> FetchLimits:  # noqa: ANN001 - Settings (service layer)
         """The limits the settings choose."""
-        return cls(settings.fetch_allow_private, settings.fetch_max_bytes,
-                   settings.fetch_timeout_s, settings.fetch_max_redirects)
+        return cls(
+            settings.fetch_allow_private,
+            settings.fetch_max_bytes,
+            settings.fetch_timeout_s,
+            settings.fetch_max_redirects,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,8 +98,11 @@ def check_url(url: str, *, allow_private: bool) -> None:
     except ValueError as exc:
         raise FetchError(422, "invalid_url", f"{url!r} is not a valid URL ({exc})") from None
     if parts.scheme.lower() not in _SCHEMES:
-        raise FetchError(422, "url_not_allowed",
-                         f"only http and https URLs can be fetched, not {parts.scheme or 'none'!r}")
+        raise FetchError(
+            422,
+            "url_not_allowed",
+            f"only http and https URLs can be fetched, not {parts.scheme or 'none'!r}",
+        )
     if not parts.hostname:
         raise FetchError(422, "invalid_url", f"{url!r} has no host")
     if allow_private:
@@ -104,12 +112,14 @@ def check_url(url: str, *, allow_private: bool) -> None:
     except (socket.gaierror, UnicodeError) as exc:
         raise FetchError(502, "fetch_failed", f"cannot resolve {parts.hostname}: {exc}") from None
     for info in infos:
-        address = ipaddress.ip_address(info[4][0].split("%", 1)[0])
+        address = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
         if not address.is_global or address.is_multicast:
             raise FetchError(
-                422, "url_not_allowed",
+                422,
+                "url_not_allowed",
                 f"{parts.hostname} resolves to {address}, a private, loopback, link-local or "
-                "reserved address; set VNQA_FETCH_ALLOW_PRIVATE=true to allow it")
+                "reserved address; set VNQA_FETCH_ALLOW_PRIVATE=true to allow it",
+            )
 
 
 def download(url: str, limits: FetchLimits) -> Page:
@@ -121,8 +131,9 @@ def download(url: str, limits: FetchLimits) -> Page:
     """
     deadline = time.monotonic() + limits.timeout_s
     current = url
-    with httpx.Client(follow_redirects=False, headers={"User-Agent": _USER_AGENT},
-                      trust_env=False) as client:
+    with httpx.Client(
+        follow_redirects=False, headers={"User-Agent": _USER_AGENT}, trust_env=False
+    ) as client:
         for _ in range(limits.max_redirects + 1):
             check_url(current, allow_private=limits.allow_private)
             left = deadline - time.monotonic()
@@ -134,8 +145,9 @@ def download(url: str, limits: FetchLimits) -> Page:
                         current = urljoin(current, response.headers["location"])
                         continue
                     if response.status_code >= 400:
-                        raise FetchError(502, "fetch_failed",
-                                         f"{current} answered HTTP {response.status_code}")
+                        raise FetchError(
+                            502, "fetch_failed", f"{current} answered HTTP {response.status_code}"
+                        )
                     declared = response.headers.get("content-length")
                     if declared and declared.isdigit() and int(declared) > limits.max_bytes:
                         raise _too_large(current, limits)
@@ -146,25 +158,32 @@ def download(url: str, limits: FetchLimits) -> Page:
                             raise _too_large(current, limits)
                         if time.monotonic() > deadline:
                             raise _timeout(url, limits)
-                    return Page(url, current, bytes(body),
-                                response.headers.get("content-type", ""))
+                    return Page(url, current, bytes(body), response.headers.get("content-type", ""))
             except httpx.TimeoutException:
                 raise _timeout(url, limits) from None
             except httpx.HTTPError as exc:
                 raise FetchError(502, "fetch_failed", f"cannot fetch {current}: {exc}") from None
-    raise FetchError(502, "fetch_failed",
-                     f"{url} redirected more than {limits.max_redirects} times "
-                     "(VNQA_FETCH_MAX_REDIRECTS)")
+    raise FetchError(
+        502,
+        "fetch_failed",
+        f"{url} redirected more than {limits.max_redirects} times (VNQA_FETCH_MAX_REDIRECTS)",
+    )
 
 
 def _too_large(url: str, limits: FetchLimits) -> FetchError:
-    return FetchError(413, "page_too_large", f"{url} is larger than {limits.max_bytes} bytes "
-                      "(VNQA_FETCH_MAX_BYTES)")
+    return FetchError(
+        413,
+        "page_too_large",
+        f"{url} is larger than {limits.max_bytes} bytes (VNQA_FETCH_MAX_BYTES)",
+    )
 
 
 def _timeout(url: str, limits: FetchLimits) -> FetchError:
-    return FetchError(504, "fetch_timeout", f"{url} did not arrive within "
-                      f"{limits.timeout_s:g} s (VNQA_FETCH_TIMEOUT_S)")
+    return FetchError(
+        504,
+        "fetch_timeout",
+        f"{url} did not arrive within {limits.timeout_s:g} s (VNQA_FETCH_TIMEOUT_S)",
+    )
 
 
 def extract_article(html: bytes | str, url: str) -> Article:
@@ -175,15 +194,25 @@ def extract_article(html: bytes | str, url: str) -> Article:
     """
     import trafilatura  # imported on use: a second or so, and only fetching needs it
 
-    fields: dict = {}
+    fields: dict[str, Any] = {}
     # Precision first (no boilerplate); a page whose article sits in an old table layout
     # yields nothing that way, and is read again favouring recall.
     for precise in (True, False):
         document = trafilatura.bare_extraction(
-            html, url=url, with_metadata=True, include_comments=False, include_tables=False,
-            include_images=False, favor_precision=precise,
+            html,
+            url=url,
+            with_metadata=True,
+            include_comments=False,
+            include_tables=False,
+            include_images=False,
+            favor_precision=precise,
         )
-        fields = document.as_dict() if hasattr(document, "as_dict") else (document or {})
+        if document is None:
+            fields = {}
+        elif isinstance(document, dict):
+            fields = document
+        else:
+            fields = document.as_dict()
         if len(fields.get("text") or "") >= MIN_ARTICLE_CHARS:
             break
     lines = [line.strip() for line in (fields.get("text") or "").split("\n") if line.strip()]
@@ -191,10 +220,13 @@ def extract_article(html: bytes | str, url: str) -> Article:
         lines = lines[1:]  # the headline repeated as the first line of the text
     text = "\n\n".join(lines)
     if len(text) < MIN_ARTICLE_CHARS:
-        raise FetchError(422, "no_article_text",
-                         f"{url} holds no article text that could be extracted (found "
-                         f"{len(text)} characters of main text, an article needs "
-                         f"{MIN_ARTICLE_CHARS}); is it an article page?")
+        raise FetchError(
+            422,
+            "no_article_text",
+            f"{url} holds no article text that could be extracted (found "
+            f"{len(text)} characters of main text, an article needs "
+            f"{MIN_ARTICLE_CHARS}); is it an article page?",
+        )
     try:
         return make_article(
             id=url_article_id(url),

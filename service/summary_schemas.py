@@ -30,7 +30,7 @@ class StoredSummaryOut(BaseModel):
         return cls(
             status=stored.status,
             text=stored.text if made else None,
-            method=stored.method if made else None,  # type: ignore[arg-type]
+            method=stored.method if made else None,
             model=stored.model if made else None,
             made_at=stored.made_at if stored.status != "pending" else None,
             error=stored.error if stored.status == "failed" else None,
@@ -92,15 +92,31 @@ class StoryOut(BaseModel):
     def from_story(cls, story: Story) -> StoryOut:
         """Build from the digest's story."""
         sources = sorted({a.article.source for a in story.articles if a.article.source})
-        summary = (DigestSummaryOut(text=story.summary.text, method=story.summary.method,
-                                    model=story.summary.model) if story.summary else None)
+        summary = (
+            DigestSummaryOut(
+                text=story.summary.text, method=story.summary.method, model=story.summary.model
+            )
+            if story.summary
+            else None
+        )
         return cls(
-            id=story.id, headline=story.headline, size=len(story.articles), newest=story.newest,
-            sources=sources, summary=summary,
-            articles=[DigestArticleOut(
-                id=a.article.id, title=a.article.title, date=a.day, source=a.article.source,
-                url=a.article.url, summary_status=a.summary.status if a.summary else None,
-            ) for a in story.articles],
+            id=story.id,
+            headline=story.headline,
+            size=len(story.articles),
+            newest=story.newest,
+            sources=sources,
+            summary=summary,
+            articles=[
+                DigestArticleOut(
+                    id=a.article.id,
+                    title=a.article.title,
+                    date=a.day,
+                    source=a.article.source,
+                    url=a.article.url,
+                    summary_status=a.summary.status if a.summary else None,
+                )
+                for a in story.articles
+            ],
         )
 
 
@@ -117,6 +133,11 @@ class DigestOut(BaseModel):
     @classmethod
     def from_digest(cls, digest: Digest) -> DigestOut:
         """Build from the digest."""
-        return cls(date_from=digest.date_from, date_to=digest.date_to, sources=digest.sources,
-                   articles=digest.articles, truncated=digest.truncated,
-                   stories=[StoryOut.from_story(s) for s in digest.stories])
+        return cls(
+            date_from=digest.date_from,
+            date_to=digest.date_to,
+            sources=digest.sources,
+            articles=digest.articles,
+            truncated=digest.truncated,
+            stories=[StoryOut.from_story(s) for s in digest.stories],
+        )

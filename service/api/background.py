@@ -69,7 +69,7 @@ def install_activity(app: FastAPI) -> None:
         app.state.activity = RequestActivity(inner)
         return app.state.activity
 
-    app.add_middleware(build)  # type: ignore[arg-type]
+    app.add_middleware(build)
 
 
 def requests_running(app: FastAPI) -> bool:

@@ -42,9 +42,11 @@ class NewsSite:
             f"<guid>{escape(self.url('news/' + name))}</guid><pubDate>{now}</pubDate></item>"
             for name in reversed(self.feed_items)
         )
-        return (f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
-                f"<title>Tin mới</title><link>{self.base_url}</link>"
-                f"<description>Tin mới nhất</description>{items}</channel></rss>").encode()
+        return (
+            f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
+            f"<title>Tin mới</title><link>{self.base_url}</link>"
+            f"<description>Tin mới nhất</description>{items}</channel></rss>"
+        ).encode()
 
 
 def _handler(site: NewsSite) -> type[BaseHTTPRequestHandler]:
@@ -68,11 +70,9 @@ def _handler(site: NewsSite) -> type[BaseHTTPRequestHandler]:
             elif self.path == "/feed.rss":
                 self._send(200, site.feed(), "application/rss+xml; charset=utf-8")
             elif self.path.startswith("/news/") and (FIXTURES / self.path[6:]).is_file():
-                self._send(200, (FIXTURES / self.path[6:]).read_bytes(),
-                           "text/html; charset=utf-8")
+                self._send(200, (FIXTURES / self.path[6:]).read_bytes(), "text/html; charset=utf-8")
             elif self.path == "/big":
-                self._send(200, b"<html><body>" + b"x" * 200_000 + b"</body></html>",
-                           "text/html")
+                self._send(200, b"<html><body>" + b"x" * 200_000 + b"</body></html>", "text/html")
             elif self.path == "/slow":
                 time.sleep(3)
                 self._send(200, b"<html></html>", "text/html")

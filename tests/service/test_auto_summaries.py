@@ -89,8 +89,12 @@ def test_a_summarizer_change_marks_summaries_stale_and_resummarize_redoes_them(
     first.close()
 
     keys = "reader-key-1:read,writer-key-1:write"
-    second = make_runtime(data_dir=tmp_path, summarizer="seq2seq",
-                          summarizer_model=str(tiny_seq2seq_dir), api_keys=keys)
+    second = make_runtime(
+        data_dir=tmp_path,
+        summarizer="seq2seq",
+        summarizer_model=str(tiny_seq2seq_dir),
+        api_keys=keys,
+    )
     with TestClient(create_app(runtime=second)) as client:
         read = {"Authorization": "Bearer reader-key-1"}
         write = {"Authorization": "Bearer writer-key-1"}
@@ -115,10 +119,12 @@ def test_a_summarizer_change_marks_summaries_stale_and_resummarize_redoes_them(
 
 
 def test_pending_summaries_resume_after_a_crash(tmp_path) -> None:
-    articles = [{**LU, "id": f"lu-{i}", "text": f"Bản tin số {i}. " + LU["text"]}
-                for i in range(12)]
-    server = ServerProcess(tmp_path / "data", tmp_path / "first.log",
-                           VNQA_AUTO_SUMMARIES="false").start()
+    articles = [
+        {**LU, "id": f"lu-{i}", "text": f"Bản tin số {i}. " + LU["text"]} for i in range(12)
+    ]
+    server = ServerProcess(
+        tmp_path / "data", tmp_path / "first.log", VNQA_AUTO_SUMMARIES="false"
+    ).start()
     try:
         answer = httpx.post(f"{server.url}/v1/articles", json={"articles": articles}, timeout=120)
         assert answer.status_code == 201

@@ -35,8 +35,7 @@ def _wait(condition, limit_s: float = 60.0, what: str = "condition"):
 
 def test_the_server_watches_a_feed_and_summarizes_new_items(site, make_runtime) -> None:
     site.feed_items = ["mua-lu-quang-tri.html"]
-    runtime = make_runtime(feeds=site.url("feed.rss"), feed_interval_s=1,
-                           fetch_allow_private=True)
+    runtime = make_runtime(feeds=site.url("feed.rss"), feed_interval_s=1, fetch_allow_private=True)
     with TestClient(create_app(runtime=runtime)) as client:
         first = url_article_id(site.url("news/mua-lu-quang-tri.html"))
 
@@ -68,8 +67,12 @@ def test_the_watcher_keeps_its_place_across_restarts(site, tmp_path) -> None:
 
     def watcher() -> FeedWatcher:
         positions = FeedPositions(tmp_path / "feeds.sqlite3")
-        return FeedWatcher([site.url("feed.rss")], positions,
-                           lambda articles: stored.extend(a.id for a in articles), limits)
+        return FeedWatcher(
+            [site.url("feed.rss")],
+            positions,
+            lambda articles: stored.extend(a.id for a in articles),
+            limits,
+        )
 
     first = watcher()
     report = first.poll_once()
@@ -109,8 +112,12 @@ def test_fetch_route_stores_replaces_and_refuses(site, make_runtime) -> None:
 
 
 def test_vnqa_watch_and_fetch_store_and_summarize(site, tmp_path, embedder) -> None:
-    env = {"VNQA_DATA_DIR": str(tmp_path), "VNQA_MODELS_DIR": str(MODELS_DIR),
-           "VNQA_SUMMARIZER": "extractive", "VNQA_FETCH_ALLOW_PRIVATE": "true"}
+    env = {
+        "VNQA_DATA_DIR": str(tmp_path),
+        "VNQA_MODELS_DIR": str(MODELS_DIR),
+        "VNQA_SUMMARIZER": "extractive",
+        "VNQA_FETCH_ALLOW_PRIVATE": "true",
+    }
     site.feed_items = ["mua-lu-quang-tri.html"]
     runner = CliRunner()
     watched = runner.invoke(cli_app, ["watch", "--once", site.url("feed.rss")], env=env)
@@ -118,8 +125,11 @@ def test_vnqa_watch_and_fetch_store_and_summarize(site, tmp_path, embedder) -> N
     assert "1 new articles" in watched.output
     fetched = runner.invoke(cli_app, ["fetch", site.url("news/cao-toc-bac-nam.html")], env=env)
     assert fetched.exit_code == 0, fetched.output
-    refused = runner.invoke(cli_app, ["fetch", site.url("news/cao-toc-bac-nam.html")],
-                            env={**env, "VNQA_FETCH_ALLOW_PRIVATE": "false"})
+    refused = runner.invoke(
+        cli_app,
+        ["fetch", site.url("news/cao-toc-bac-nam.html")],
+        env={**env, "VNQA_FETCH_ALLOW_PRIVATE": "false"},
+    )
     assert refused.exit_code != 0 and "VNQA_FETCH_ALLOW_PRIVATE" in refused.output
     again = runner.invoke(cli_app, ["watch", "--once", site.url("feed.rss")], env=env)
     assert "0 new articles" in again.output

@@ -49,8 +49,12 @@ def test_a_page_without_an_article_is_a_clear_error(site) -> None:
 
 
 def test_private_and_loopback_addresses_are_refused_unless_allowed(site) -> None:
-    for url in (site.url("news/cao-toc-bac-nam.html"), "http://10.0.0.1/x",
-                "http://169.254.169.254/latest/meta-data", "http://[::1]/"):
+    for url in (
+        site.url("news/cao-toc-bac-nam.html"),
+        "http://10.0.0.1/x",
+        "http://169.254.169.254/latest/meta-data",
+        "http://[::1]/",
+    ):
         with pytest.raises(FetchError) as caught:
             check_url(url, allow_private=False)
         assert caught.value.code == "url_not_allowed"

@@ -32,8 +32,9 @@ async def fetch(
 ) -> IngestResponse:
     """Download, extract and store the article at ``url``."""
     try:  # network and parsing: the shared thread pool, not a search worker
-        article = await run_in_threadpool(fetch_article, body.url,
-                                          FetchLimits.from_settings(settings))
+        article = await run_in_threadpool(
+            fetch_article, body.url, FetchLimits.from_settings(settings)
+        )
     except FetchError as exc:
         raise ApiError(exc.status, exc.code, str(exc)) from None
     check_text_size(len(article.text), settings, "text", "The page's article is too long.")

@@ -34,5 +34,8 @@ async def summarize(
     else:
         assert body.article_id is not None  # the schema requires exactly one
         stored = await offload(auto_summaries.stored_current, body.article_id, max_words)
-        summary = stored or await offload(answerer.summarize_article, body.article_id, max_words)
+        if stored is not None:
+            summary = stored
+        else:
+            summary = await offload(answerer.summarize_article, body.article_id, max_words)
     return SummarizeResponse(summary=SummaryOut.from_summary(summary))
