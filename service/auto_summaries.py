@@ -4,16 +4,16 @@ The queue is the summary store (:mod:`index.summary_store`): storing an article 
 its summary in the same transaction. :class:`AutoSummaries` works that queue in one
 background thread of the server, a bounded batch (``VNQA_SUMMARY_BATCH``) at a time,
 and stores each batch's summaries in one transaction. It gives way to requests: before
-each article it waits while a request is running in the read or write lane (at most
-``VNQA_SUMMARY_MAX_DEFER_S``, so a never-idle server still makes progress), and its
-thread runs at a lower OS priority. ``vnqa ingest`` and ``vnqa resummarize`` run the
+each article it waits while the server is busy (at most ``VNQA_SUMMARY_MAX_DEFER_S``,
+so a never-idle server still makes progress). Its thread keeps the normal OS priority:
+a lowered one holds the GIL while the scheduler leaves it waiting, which delays the
+request threads instead (priority inversion). ``vnqa ingest`` and ``vnqa resummarize`` run the
 same work in-line (:meth:`AutoSummaries.drain`).
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable
@@ -26,7 +26,6 @@ from models.summarization.base import Summary, with_headline
 logger = logging.getLogger(__name__)
 
 _QUIET_POLL_S = 0.01  # how often a deferred summary looks again for a quiet moment
-_NICE = 10  # the worker thread's OS priority increment (Linux: per thread)
 
 
 def summarizer_key(summarizer: Any) -> str:
@@ -117,7 +116,6 @@ class AutoSummaries:
         return self._thread is not None and self._thread.is_alive()
 
     def _loop(self) -> None:
-        _lower_priority()
         while not self._stop.is_set():
             try:
                 done = self.run_once()
@@ -204,11 +202,3 @@ class AutoSummaries:
             self.notify()
             time.sleep(0.05)
         return False
-
-
-def _lower_priority() -> None:
-    """Lower this thread's CPU priority (Linux threads have their own nice value)."""
-    try:
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), _NICE)
-    except (OSError, AttributeError):  # not Linux, or not allowed: run at normal priority
-        pass

@@ -71,6 +71,7 @@ class FeedWatcher:
         self.limits = limits
         self.interval_s = interval_s
         self.busy: Callable[[], bool] = lambda: False
+        self.max_defer_s = 2.0  # longest wait per item for the server to be quiet
         self.polls = 0
         self.last_report: PollReport | None = None
         self._stop = threading.Event()
@@ -113,7 +114,8 @@ class FeedWatcher:
         for key in self.positions.unseen(feed, links):
             if self._stop.is_set():
                 return
-            while self.busy() and not self._stop.is_set():
+            deadline = time.monotonic() + self.max_defer_s
+            while self.busy() and not self._stop.is_set() and time.monotonic() < deadline:
                 time.sleep(0.05)
             link = links[key]
             try:
