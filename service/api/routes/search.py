@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from models.vietnamese import normalize
-from service.api.deps import IndexDep, OffloadDep, SettingsDep
+from service.api.deps import IndexDep, SearchOffloadDep, SettingsDep
 from service.api.errors import InvalidRequestError, LimitExceededError
 from service.api.schemas import SearchRequest, SearchResponse, SearchResult
 from service.core.config import Settings
@@ -64,7 +64,7 @@ def check_top_k(top_k: int | None, settings: Settings) -> int:
 
 @router.post("/search", response_model=SearchResponse, summary="Tìm đoạn văn liên quan")
 async def search(
-    body: SearchRequest, settings: SettingsDep, index: IndexDep, offload: OffloadDep
+    body: SearchRequest, settings: SettingsDep, index: IndexDep, offload: SearchOffloadDep
 ) -> SearchResponse:
     """Retrieve the ``top_k`` passages closest to ``query``, optionally filtered."""
     query = check_question(body.query, settings, "query")
