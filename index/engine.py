@@ -34,6 +34,7 @@ from index.dense import DEFAULT_EXACT_MAX, DEFAULT_NPROBE, DenseIndex
 from index.documents import Article
 from index.errors import DiskFullError, IndexReadOnlyError
 from index.fusion import convex_fusion, reciprocal_rank_fusion
+from index.pipeline import prefetch
 from index.rwlock import ReadWriteLock
 from index.sparse import SparseIndex
 from index.store import ArticleRow, ArticleStore, ChunkRow, NewArticle, NewChunk
@@ -458,11 +459,13 @@ class ArticleIndex:
         """
         self._require_writable()
         results: list[IngestResult] = []
-        group: dict[str, Article] = {}
+        group: dict[str, tuple[Article, list[NewChunk]]] = {}
         limit = self._group_limit()
-        for article in articles:
+        # Chunking runs in a thread ahead of the embedding (index/pipeline.py): the
+        # sentence splitter holds the GIL while the model releases it.
+        for article, chunks in prefetch(articles, lambda a: (a, self._chunk(a))):
             group.pop(article.id, None)  # a repeated id within a batch: the last one wins
-            group[article.id] = article
+            group[article.id] = (article, chunks)
             if len(group) >= limit:
                 results.extend(self._add_group(list(group.values())))
                 if progress:
@@ -485,8 +488,7 @@ class ArticleIndex:
         articles, _ = self._store.counts()
         return max(_COMMIT_EVERY, min(_COMMIT_MAX, articles // _GROWTH_DIVISOR))
 
-    def _add_group(self, articles: list[Article]) -> list[IngestResult]:
-        chunked = [(a, self._chunk(a)) for a in articles]
+    def _add_group(self, chunked: list[tuple[Article, list[NewChunk]]]) -> list[IngestResult]:
         texts = [c.text for _, chunks in chunked for c in chunks]
         # Embedding is the slow part and happens outside the lock: searches go on. The
         # whole group in one call lets the embedder batch by length and run batches in
