@@ -3,10 +3,12 @@
 Two cores serve searches (milliseconds), asks and summaries (hundreds of
 milliseconds of model time) and bulk ingests (seconds to hours). Work declares its
 class for the thread it runs on with :meth:`PriorityGate.running`; long work calls
-:meth:`PriorityGate.checkpoint` between model batches, where it waits while work of a
-higher class is running, so a search shares the cores with at most the batches
-already in progress. A checkpoint waits at most ``max_wait_s`` each time, so a
-stream of searches slows expensive work down but never starves it.
+:meth:`PriorityGate.checkpoint` between model batches, where it waits until the work
+of a higher class that was running at that moment has finished, so a search shares
+the cores with at most the batches already in progress. Work of a higher class that
+starts later does not extend the wait (a steady stream of searches delays each batch
+by about one search, instead of starving asks and ingests), and a checkpoint waits at
+most ``max_wait_s`` whatever happens.
 
 Classes, highest first: ``interactive`` (search, article reads), ``heavy`` (ask,
 summarize, chat) and ``bulk`` (ingest, delete, reindex). A thread that never
@@ -34,6 +36,8 @@ class PriorityGate:
         self.max_wait_s = max_wait_s
         self._cond = threading.Condition(threading.Lock())
         self._running = dict.fromkeys(PRIORITIES, 0)
+        self._tickets: dict[int, int] = {}  # running work: ticket -> rank
+        self._next_ticket = 0
         self._local = threading.local()
         self.yields = 0  # checkpoints that waited (watched by tests and /metrics)
 
@@ -50,11 +54,15 @@ class PriorityGate:
         self._local.priority = priority
         with self._cond:
             self._running[priority] += 1
+            ticket = self._next_ticket
+            self._next_ticket += 1
+            self._tickets[ticket] = _RANK[priority]
         try:
             yield
         finally:
             with self._cond:
                 self._running[priority] -= 1
+                del self._tickets[ticket]
                 self._cond.notify_all()
             if previous is None:
                 del self._local.priority
@@ -66,22 +74,24 @@ class PriorityGate:
         with self._cond:
             return dict(self._running)
 
-    def _higher_running(self, rank: int) -> bool:
-        return any(self._running[p] for p in PRIORITIES[:rank])
+    def _higher(self, rank: int) -> set[int]:
+        return {t for t, r in self._tickets.items() if r < rank}
 
     def checkpoint(self, priority: Priority | None = None) -> float:
-        """Wait while work of a higher class than ``priority`` (default: this thread's)
-        runs, at most ``max_wait_s``; returns the seconds waited."""
+        """Wait until the work of a higher class than ``priority`` (default: this
+        thread's) running now has finished, at most ``max_wait_s``; returns the seconds
+        waited."""
         rank = _RANK[priority or self.current()]
         if rank == 0:
             return 0.0
         with self._cond:
-            if not self._higher_running(rank):
+            ahead = self._higher(rank)
+            if not ahead:
                 return 0.0
             self.yields += 1
             started = time.perf_counter()
             deadline = started + self.max_wait_s
-            while self._higher_running(rank):
+            while ahead & self._tickets.keys():
                 left = deadline - time.perf_counter()
                 if left <= 0:
                     break

@@ -85,3 +85,41 @@ def test_running_nests_and_restores_the_class():
     with pytest.raises(ValueError):
         with gate.running("urgent"):  # type: ignore[arg-type]
             pass
+
+
+def test_work_that_starts_later_does_not_extend_the_wait():
+    """A steady stream of searches delays a batch by about one search, no more."""
+    gate = PriorityGate(max_wait_s=600)
+    first_done, second_done = threading.Event(), threading.Event()
+    second_started = threading.Event()
+    order: list[str] = []
+
+    def search(done: threading.Event, started: threading.Event | None = None) -> None:
+        with gate.running("interactive"):
+            if started is not None:
+                started.set()
+            done.wait()
+
+    first = threading.Thread(target=search, args=(first_done,))
+    first.start()
+    while gate.running_counts()["interactive"] == 0:
+        threading.Event().wait(0.001)
+
+    def ingest() -> None:
+        with gate.running("bulk"):
+            gate.checkpoint()
+            order.append("batch")
+
+    writer = threading.Thread(target=ingest)
+    writer.start()
+    while gate.yields == 0:
+        threading.Event().wait(0.001)
+    second = threading.Thread(target=search, args=(second_done, second_started))
+    second.start()
+    second_started.wait()
+    first_done.set()  # the search running at the checkpoint ends; the second still runs
+    writer.join(timeout=60)
+    assert order == ["batch"] and gate.running_counts()["interactive"] == 1
+    second_done.set()
+    first.join()
+    second.join()
