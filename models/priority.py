@@ -69,7 +69,7 @@ class PriorityGate:
             else:
                 self._local.priority = previous
 
-    def running_counts(self) -> dict[str, int]:
+    def running_counts(self) -> dict[Priority, int]:
         """Work running now, by class (a snapshot)."""
         with self._cond:
             return dict(self._running)
