@@ -17,3 +17,7 @@ class DiskFullError(RuntimeError):
 
 class IndexReadOnlyError(RuntimeError):
     """The index was opened read-only (e.g. the store lost commits); writes are refused."""
+
+
+class BackendUnavailableError(RuntimeError):
+    """A shared backend (PostgreSQL, Milvus) did not answer in time; the API answers 503."""

@@ -20,7 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from index.documents import MAX_JSON_INT_DIGITS, ArticleFormatError
 from index.engine import IndexLockedError, IndexMismatchError
-from index.errors import DiskFullError, IndexReadOnlyError
+from index.errors import BackendUnavailableError, DiskFullError, IndexReadOnlyError
 from models.errors import ModelNotAvailableError
 from service.answering import ArticleNotFoundError
 
@@ -242,6 +242,10 @@ async def _read_only_handler(request: Request, exc: IndexReadOnlyError) -> JSONR
     return error_response(503, "read_only", str(exc))
 
 
+async def _backend_handler(request: Request, exc: BackendUnavailableError) -> JSONResponse:
+    return error_response(503, "backend_unavailable", str(exc), headers={"Retry-After": "5"})
+
+
 async def _http_handler(request: Request, exc: StarletteHTTPException) -> JSONResponse:
     code = _STATUS_CODES.get(exc.status_code, "http_error")
     message = str(exc.detail)
@@ -295,6 +299,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ModelNotAvailableError, _model_handler)  # type: ignore[arg-type]
     app.add_exception_handler(DiskFullError, _disk_full_handler)  # type: ignore[arg-type]
     app.add_exception_handler(IndexReadOnlyError, _read_only_handler)  # type: ignore[arg-type]
+    app.add_exception_handler(BackendUnavailableError, _backend_handler)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, _http_handler)  # type: ignore[arg-type]
     app.add_exception_handler(Exception, _unhandled_handler)
 
