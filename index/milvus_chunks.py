@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -32,6 +33,7 @@ logger = logging.getLogger(__name__)
 _VARCHAR_MAX = 65_535
 _ID_MAX = 1024  # article ids are at most 200 characters (index.documents): 4 bytes each
 _FIELD_MAX = 4096
+_NOT_LOADED = 101  # Milvus's error code for a collection that is not loaded
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,8 +97,11 @@ class MilvusChunks:
         self.timeout_s = timeout_s
         self.bigrams = bigrams
         self.where = f"Milvus at {uri}"
+        self._token = token
+        self._lock = threading.Lock()
+        self._broken = False  # the last call could not reach Milvus: reconnect first
         try:
-            self._client = MilvusClient(uri=uri, token=token or "", timeout=timeout_s)
+            self._client = self._connect()
             self._ensure_collection()
         except MilvusException as exc:
             raise self._unavailable(exc) from exc
@@ -109,14 +114,48 @@ class MilvusChunks:
             f"{self.where} did not answer within {self.timeout_s:g} s ({first[:300]}); "
             "retry when it is back")
 
+    def _connect(self) -> MilvusClient:
+        # Dedicated: pymilvus shares one channel per address between clients, and a
+        # channel whose recovery failed would stay shared; a fresh one starts clean.
+        return MilvusClient(uri=self.uri, token=self._token or "", timeout=self.timeout_s,
+                            dedicated=True)
+
+    def _current(self) -> MilvusClient:
+        """The client, replaced by a fresh one after a call found Milvus unreachable.
+
+        pymilvus gives up on a channel whose server went away; a new client
+        reconnects once the server is back (until then it fails within the timeout).
+        """
+        with self._lock:
+            if self._broken:
+                fresh = self._connect()
+                old, self._client, self._broken = self._client, fresh, False
+                try:
+                    old.close()
+                except Exception:  # the old channel is already dead
+                    logger.debug("closing the old Milvus client failed", exc_info=True)
+                logger.info("reconnected to %s", self.where)
+            return self._client
+
     def _call(self, method: str, *args, **kwargs):
         try:
-            return getattr(self._client, method)(*args, timeout=self.timeout_s, **kwargs)
+            try:
+                return getattr(self._current(), method)(*args, timeout=self.timeout_s, **kwargs)
+            except MilvusException as exc:
+                if getattr(exc, "code", None) != _NOT_LOADED:
+                    raise
+                # A restarted Milvus Lite forgets which collections were loaded.
+                logger.info("loading %s again after a restart of %s", self.collection,
+                            self.where)
+                self._current().load_collection(self.collection, timeout=self.timeout_s)
+                return getattr(self._current(), method)(*args, timeout=self.timeout_s, **kwargs)
         except MilvusException as exc:
             if getattr(exc, "code", None) in (1, 2, 100):  # unexpected / connect / not found
+                self._broken = True
                 raise self._unavailable(exc) from exc
             raise
         except Exception as exc:
+            self._broken = True
             raise self._unavailable(exc) from exc
 
     def _ensure_collection(self) -> None:
@@ -227,13 +266,14 @@ class MilvusChunks:
     def all_ids(self) -> list[int]:
         """Every chunk id in the collection (for :meth:`SharedIndex.sweep`)."""
         try:
-            it = self._client.query_iterator(self.collection, batch_size=1000, filter="",
+            it = self._current().query_iterator(self.collection, batch_size=1000, filter="",
                                              output_fields=["id"], timeout=self.timeout_s)
             ids: list[int] = []
             while batch := it.next():
                 ids.extend(int(r["id"]) for r in batch)
             it.close()
         except Exception as exc:
+            self._broken = True
             raise self._unavailable(exc) from exc
         return ids
 
