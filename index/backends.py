@@ -16,15 +16,16 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from index.engine import (
+    DB_FILE,
     ArticleIndex,
     BackendStatus,
     EmbedderLike,
     IndexStats,
     IngestResult,
     SearchHit,
+    _release_lock,
     acquire_lock,
 )
-from index.engine import DB_FILE, _release_lock
 
 
 class SearchIndex(Protocol):

@@ -27,8 +27,6 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-import numpy as np
-
 from index.chunking import chunk_article
 from index.documents import Article
 from index.engine import (
@@ -36,8 +34,8 @@ from index.engine import (
     EmbedderLike,
     IndexMismatchError,
     IndexOptions,
-    IngestResult,
     IndexStats,
+    IngestResult,
     SearchFilters,
     SearchHit,
     SearchMode,

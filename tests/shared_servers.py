@@ -17,7 +17,6 @@ import tempfile
 import time
 from pathlib import Path
 
-
 from tests.service.server_process import free_port
 
 

@@ -101,7 +101,9 @@ class Settings(BaseSettings):
         "by replicas); unset: SQLite under VNQA_DATA_DIR.",
         repr=False,
     )
-    database_pool_max: int = Field(8, ge=1, le=256, description="PostgreSQL connections per process.")
+    database_pool_max: int = Field(
+        8, ge=1, le=256, description="PostgreSQL connections per process."
+    )
     backend_timeout_s: float = Field(
         5.0, gt=0, le=120,
         description="How long a call to a shared backend may take before the request gets 503.",
