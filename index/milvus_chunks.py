@@ -27,12 +27,14 @@ from pymilvus import DataType, Function, FunctionType, MilvusClient, MilvusExcep
 
 from index.errors import BackendUnavailableError
 from index.milvus_terms import folded_terms, main_terms
+from index.sparse import SparseIndex
 
 logger = logging.getLogger(__name__)
 
 _VARCHAR_MAX = 65_535
 _ID_MAX = 1024  # article ids are at most 200 characters (index.documents): 4 bytes each
 _FIELD_MAX = 4096
+_BM25 = SparseIndex.__init__.__kwdefaults__  # k1 and b, as the embedded index ranks
 _NOT_LOADED = 101  # Milvus's error code for a collection that is not loaded
 
 
@@ -201,8 +203,10 @@ class MilvusChunks:
         params = self._client.prepare_index_params()
         params.add_index("vector", index_type="AUTOINDEX", metric_type="IP")
         for name in ("terms", "folded"):
+            # The embedded BM25's k1 and b (a server's own default k1 is 1.2).
             params.add_index(f"{name}_bm25", index_type="SPARSE_INVERTED_INDEX",
-                             metric_type="BM25")
+                             metric_type="BM25",
+                             params={"bm25_k1": _BM25["k1"], "bm25_b": _BM25["b"]})
         self._client.create_collection(self.collection, schema=schema, index_params=params,
                                        consistency_level="Strong", timeout=self.timeout_s)
         logger.info("created Milvus collection %s (dimension %d)", self.collection,
