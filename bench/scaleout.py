@@ -148,7 +148,8 @@ def replicas(n_articles: int, seconds: float) -> dict:
         milvus = MilvusLiteServer(Path(tmp) / "milvus").start()
         servers = [ServerProcess(Path(tmp) / f"r{n}", Path(tmp) / f"r{n}.log",
                                  VNQA_INDEX_BACKEND="milvus", VNQA_MILVUS_URI=milvus.uri,
-                                 VNQA_DATABASE_URL=pg.url, VNQA_LOG_FORMAT="text")
+                                 VNQA_DATABASE_URL=pg.url, VNQA_LOG_FORMAT="text",
+                                 VNQA_MODELS_DIR=str(Settings().models_dir.resolve()))
                    for n in range(2)]
         try:
             for s in servers:

@@ -140,3 +140,39 @@ def test_sqlite_articles_with_milvus_chunks(tmp_path, embedder, milvus_server):
         idx.add_articles(ARTICLES)
         assert idx.search("không khí lạnh", top_k=1)[0].article_id == "thoi-tiet"
         assert [b.kind for b in idx.backends()] == ["sqlite", "milvus"]
+
+
+def test_settings_refuse_a_database_url_that_is_not_postgresql():
+    from pydantic import ValidationError
+
+    from service.core.config import Settings
+
+    with pytest.raises(ValidationError, match="postgresql://"):
+        Settings(_env_file=None, database_url="mysql://x@y/z")
+    settings = Settings(_env_file=None, database_url="postgresql://u:secret@h/db")
+    assert "secret" not in repr(settings)
+
+
+def test_a_database_url_needs_the_milvus_backend(tmp_path, embedder):
+    from service.core.config import Settings
+    from service.runtime import open_index
+
+    settings = Settings(_env_file=None, data_dir=tmp_path,
+                        database_url="postgresql://u@127.0.0.1:1/db")
+    with pytest.raises(ValueError, match="VNQA_INDEX_BACKEND=milvus"):
+        open_index(settings, embedder)
+
+
+def test_postgres_migrations_run_once(config):
+    from index.pg_store import MIGRATIONS, PgArticleStore
+
+    first = PgArticleStore(config.database_url)
+    second = PgArticleStore(config.database_url)
+    try:
+        assert first.migrate() == second.migrate() == 0
+        with psycopg.connect(config.database_url) as conn:
+            versions = conn.execute("SELECT version FROM vnqa_migrations").fetchall()
+        assert [v for (v,) in versions] == list(range(1, len(MIGRATIONS) + 1))
+    finally:
+        first.close()
+        second.close()
