@@ -42,8 +42,13 @@ from models.vietnamese import strip_diacritics  # noqa: E402
 from service.core.config import Settings  # noqa: E402
 from service.runtime import load_embedder_from, open_index  # noqa: E402
 
-QUESTIONS = ["Ai là người đứng đầu?", "Sự kiện diễn ra ở đâu?", "Giá xăng tăng bao nhiêu?",
-             "Nguyên nhân của vụ tai nạn là gì?", "Đội tuyển thắng với tỷ số nào?"]
+QUESTIONS = [
+    "Ai là người đứng đầu?",
+    "Sự kiện diễn ra ở đâu?",
+    "Giá xăng tăng bao nhiêu?",
+    "Nguyên nhân của vụ tai nạn là gì?",
+    "Đội tuyển thắng với tỷ số nào?",
+]
 
 
 def retrieval(paragraph_limit: int) -> dict:
@@ -54,14 +59,18 @@ def retrieval(paragraph_limit: int) -> dict:
     out: dict = {"paragraphs": len(paragraphs), "questions": len(questions)}
     for backend in ("embedded", "milvus"):
         with tempfile.TemporaryDirectory(prefix="vnqa-bench-") as tmp:
-            settings = Settings(summarizer="extractive", data_dir=Path(tmp),
-                                index_backend=backend,
-                                milvus_uri=str(Path(tmp) / "milvus.db"))
+            settings = Settings(
+                summarizer="extractive",
+                data_dir=Path(tmp),
+                index_backend=backend,
+                milvus_uri=str(Path(tmp) / "milvus.db"),
+            )
             index = open_index(settings, embedder)
             try:
                 started = time.perf_counter()
-                index.add_articles(make_article(id=p.id, title=p.title, text=p.text)
-                                   for p in paragraphs)
+                index.add_articles(
+                    make_article(id=p.id, title=p.title, text=p.text) for p in paragraphs
+                )
                 ingest_s = time.perf_counter() - started
                 row: dict = {"ingest_s": round(ingest_s, 1), "chunks": index.stats().chunks}
                 for variant, transform in (("accented", str), ("unaccented", strip_diacritics)):
@@ -70,7 +79,8 @@ def retrieval(paragraph_limit: int) -> dict:
                     started = time.perf_counter()
                     hits = [index.search(t, top_k=20, mode="hybrid") for t in texts]
                     row[f"{variant}_search_ms"] = round(
-                        1000 * (time.perf_counter() - started) / max(len(texts), 1), 1)
+                        1000 * (time.perf_counter() - started) / max(len(texts), 1), 1
+                    )
                     row[variant] = rank_metrics([article_ranking(h) for h in hits], gold)
                 out[backend] = row
                 print(f"retrieval {backend}: {json.dumps(row)}", file=sys.stderr)
@@ -84,8 +94,14 @@ def _vietnews(n: int) -> list[dict]:
     with VIETNEWS.open(encoding="utf-8") as f:
         for i, line in enumerate(itertools.islice(f, n)):
             row = json.loads(line)
-            rows.append({"id": f"vn-{i}", "title": row["title"], "text": row["body"],
-                         "source": "vietnews-dev"})
+            rows.append(
+                {
+                    "id": f"vn-{i}",
+                    "title": row["title"],
+                    "text": row["body"],
+                    "source": "vietnews-dev",
+                }
+            )
     return rows
 
 
@@ -94,10 +110,11 @@ def _ingest(urls: list[str], articles: list[dict], batch: int = 8) -> tuple[int,
     chunks = [0] * len(urls)
 
     def run(n: int) -> None:
-        mine = articles[n::len(urls)]
+        mine = articles[n :: len(urls)]
         for i in range(0, len(mine), batch):
-            r = httpx.post(f"{urls[n]}/v1/articles", json={"articles": mine[i:i + batch]},
-                           timeout=600)
+            r = httpx.post(
+                f"{urls[n]}/v1/articles", json={"articles": mine[i : i + batch]}, timeout=600
+            )
             r.raise_for_status()
             chunks[n] += sum(a["chunks"] for a in r.json()["articles"])
 
@@ -146,21 +163,33 @@ def replicas(n_articles: int, seconds: float) -> dict:
     with tempfile.TemporaryDirectory(prefix="vnqa-bench-") as tmp:
         pg = PostgresServer().init()
         milvus = MilvusLiteServer(Path(tmp) / "milvus").start()
-        servers = [ServerProcess(Path(tmp) / f"r{n}", Path(tmp) / f"r{n}.log",
-                                 VNQA_INDEX_BACKEND="milvus", VNQA_MILVUS_URI=milvus.uri,
-                                 VNQA_DATABASE_URL=pg.url, VNQA_LOG_FORMAT="text",
-                                 VNQA_MODELS_DIR=str(Settings().models_dir.resolve()))
-                   for n in range(2)]
+        servers = [
+            ServerProcess(
+                Path(tmp) / f"r{n}",
+                Path(tmp) / f"r{n}.log",
+                VNQA_INDEX_BACKEND="milvus",
+                VNQA_MILVUS_URI=milvus.uri,
+                VNQA_DATABASE_URL=pg.url,
+                VNQA_LOG_FORMAT="text",
+                VNQA_MODELS_DIR=str(Settings().models_dir.resolve()),
+            )
+            for n in range(2)
+        ]
         try:
             for s in servers:
                 s.start()
             urls = [s.url for s in servers]
             articles = _vietnews(2 * n_articles)
-            for label, targets, part in (("1 replica", urls[:1], articles[:n_articles]),
-                                         ("2 replicas", urls, articles[n_articles:])):
+            for label, targets, part in (
+                ("1 replica", urls[:1], articles[:n_articles]),
+                ("2 replicas", urls, articles[n_articles:]),
+            ):
                 chunks, took = _ingest(targets, part)
-                out[f"ingest {label}"] = {"chunks": chunks, "seconds": round(took, 1),
-                                          "chunks_per_s": round(chunks / took, 1)}
+                out[f"ingest {label}"] = {
+                    "chunks": chunks,
+                    "seconds": round(took, 1),
+                    "chunks_per_s": round(chunks / took, 1),
+                }
                 print(f"ingest {label}: {out[f'ingest {label}']}", file=sys.stderr)
             for path, key in (("/v1/search", "query"), ("/v1/ask", "question")):
                 _load(urls, path, key, 2, 3.0)  # warm both replicas
@@ -168,8 +197,7 @@ def replicas(n_articles: int, seconds: float) -> dict:
                     for label, targets in (("1 replica", urls[:1]), ("2 replicas", urls)):
                         rps = _load(targets, path, key, clients, seconds)
                         out[f"{path} {clients} clients {label}"] = round(rps, 1)
-                        print(f"{path} {clients} clients {label}: {rps:.1f} req/s",
-                              file=sys.stderr)
+                        print(f"{path} {clients} clients {label}: {rps:.1f} req/s", file=sys.stderr)
         finally:
             for s in servers:
                 s.kill()
@@ -181,8 +209,7 @@ def replicas(n_articles: int, seconds: float) -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--paragraphs", type=int, default=60, help="ViQuAD dev paragraphs")
-    parser.add_argument("--articles", type=int, default=48,
-                        help="VietNews articles per ingest run")
+    parser.add_argument("--articles", type=int, default=48, help="VietNews articles per ingest run")
     parser.add_argument("--seconds", type=float, default=10.0, help="per throughput cell")
     parser.add_argument("--skip-retrieval", action="store_true")
     parser.add_argument("--skip-http", action="store_true")

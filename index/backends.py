@@ -10,22 +10,25 @@ process, which holds the folder's lock).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from index.engine import (
+from index.documents import Article
+from index.engine import ArticleIndex
+from index.process_lock import acquire_lock, release_lock
+from index.records import (
     DB_FILE,
-    ArticleIndex,
     BackendStatus,
-    EmbedderLike,
     IndexStats,
     IngestResult,
+    SearchFilters,
     SearchHit,
-    _release_lock,
-    acquire_lock,
+    SearchMode,
 )
+from index.store import ArticleRow, ChunkRow
+from models.embedder_protocol import TextEmbedder as EmbedderLike
 
 
 class SearchIndex(Protocol):
@@ -34,13 +37,25 @@ class SearchIndex(Protocol):
     embedder: EmbedderLike
     read_only: str | None
 
-    def search(self, query: str, **kwargs: Any) -> list[SearchHit]: ...
-    def add_articles(self, articles: Any, **kwargs: Any) -> list[IngestResult]: ...
+    def search(
+        self,
+        query: str,
+        *,
+        top_k: int = 5,
+        filters: SearchFilters | None = None,
+        mode: SearchMode = "hybrid",
+        candidates: int | None = None,
+    ) -> list[SearchHit]: ...
+    def add_articles(
+        self, articles: Iterable[Article], *, progress: Callable[[int], None] | None = None
+    ) -> list[IngestResult]: ...
     def delete_article(self, article_id: str) -> bool: ...
-    def get_article(self, article_id: str) -> Any: ...
-    def list_articles(self, *, offset: int = 0, limit: int = 50) -> tuple[list[Any], int]: ...
-    def chunks_of(self, article_id: str) -> list[Any]: ...
-    def reindex(self, **kwargs: Any) -> int: ...
+    def get_article(self, article_id: str) -> ArticleRow | None: ...
+    def list_articles(
+        self, *, offset: int = 0, limit: int = 50
+    ) -> tuple[list[ArticleRow], int]: ...
+    def chunks_of(self, article_id: str) -> list[ChunkRow]: ...
+    def reindex(self, *, progress: Callable[[int], None] | None = None) -> int: ...
     def stats(self) -> IndexStats: ...
     def backends(self) -> list[BackendStatus]: ...
     def problems(self) -> list[str]: ...
@@ -59,15 +74,21 @@ class MilvusConfig:
     timeout_s: float = 5.0
 
 
-def open_embedded(directory: Path, embedder: EmbedderLike, *, allow_model_change: bool = False,
-                  **options: object) -> ArticleIndex:
+def open_embedded(
+    directory: Path, embedder: EmbedderLike, *, allow_model_change: bool = False, **options: Any
+) -> ArticleIndex:
     """Today's index: everything under ``directory``, one process at a time."""
-    return ArticleIndex.open(directory, embedder, allow_model_change=allow_model_change,
-                             **options)
+    return ArticleIndex.open(directory, embedder, allow_model_change=allow_model_change, **options)
 
 
-def open_milvus(directory: Path, embedder: EmbedderLike, config: MilvusConfig, *,
-                allow_model_change: bool = False, **options: object):
+def open_milvus(
+    directory: Path,
+    embedder: EmbedderLike,
+    config: MilvusConfig,
+    *,
+    allow_model_change: bool = False,
+    **options: object,
+):
     """Chunks in Milvus, articles in PostgreSQL (or SQLite under ``directory``)."""
     from index.milvus_chunks import MilvusChunks
     from index.shared_index import SharedIndex
@@ -76,15 +97,16 @@ def open_milvus(directory: Path, embedder: EmbedderLike, config: MilvusConfig, *
     if config.database_url:
         from index.pg_store import PgArticleStore
 
-        store: Any = PgArticleStore(config.database_url, max_size=config.pool_max,
-                                    timeout_s=config.timeout_s)
+        store: Any = PgArticleStore(
+            config.database_url, max_size=config.pool_max, timeout_s=config.timeout_s
+        )
         kind = "postgresql"
     else:
         from index.sqlite_reserving import ReservingArticleStore
 
         directory.mkdir(parents=True, exist_ok=True)
         handle = acquire_lock(directory)  # SQLite: one process, as the embedded index
-        release = lambda: _release_lock(handle)  # noqa: E731
+        release = lambda: release_lock(handle)  # noqa: E731
         try:
             store = ReservingArticleStore(directory / DB_FILE)
         except BaseException:
@@ -93,14 +115,25 @@ def open_milvus(directory: Path, embedder: EmbedderLike, config: MilvusConfig, *
         store.where = str(directory / DB_FILE)
         kind = "sqlite"
     try:
-        chunks = MilvusChunks(config.uri, config.collection, embedder.dimension,
-                              token=config.token, timeout_s=config.timeout_s,
-                              bigrams=bool(options.get("bm25_bigrams", True)))
+        chunks = MilvusChunks(
+            config.uri,
+            config.collection,
+            embedder.dimension,
+            token=config.token,
+            timeout_s=config.timeout_s,
+            bigrams=bool(options.get("bm25_bigrams", True)),
+        )
     except BaseException:
         store.close()
         if release:
             release()
         raise
-    return SharedIndex.open(store, chunks, embedder, store_kind=kind, release=release,
-                            allow_model_change=allow_model_change, **options)
-
+    return SharedIndex.open(
+        store,
+        chunks,
+        embedder,
+        store_kind=kind,
+        release=release,
+        allow_model_change=allow_model_change,
+        **options,
+    )

@@ -19,5 +19,13 @@ class IndexReadOnlyError(RuntimeError):
     """The index was opened read-only (e.g. the store lost commits); writes are refused."""
 
 
+class IndexMismatchError(RuntimeError):
+    """The stored vectors come from another embedding model than the one loaded."""
+
+
+class IndexLockedError(RuntimeError):
+    """Another process has this index open for writing."""
+
+
 class BackendUnavailableError(RuntimeError):
     """A shared backend (PostgreSQL, Milvus) did not answer in time; the API answers 503."""

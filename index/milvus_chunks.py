@@ -34,7 +34,8 @@ logger = logging.getLogger(__name__)
 _VARCHAR_MAX = 65_535
 _ID_MAX = 1024  # article ids are at most 200 characters (index.documents): 4 bytes each
 _FIELD_MAX = 4096
-_BM25 = SparseIndex.__init__.__kwdefaults__  # k1 and b, as the embedded index ranks
+# k1 and b, as the embedded index ranks (SparseIndex's keyword defaults).
+_BM25: dict[str, float] = dict(SparseIndex.__init__.__kwdefaults__ or {"k1": 1.5, "b": 0.75})
 _NOT_LOADED = 101  # Milvus's error code for a collection that is not loaded
 
 
@@ -114,13 +115,15 @@ class MilvusChunks:
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         return BackendUnavailableError(
             f"{self.where} did not answer within {self.timeout_s:g} s ({first[:300]}); "
-            "retry when it is back")
+            "retry when it is back"
+        )
 
     def _connect(self) -> MilvusClient:
         # Dedicated: pymilvus shares one channel per address between clients, and a
         # channel whose recovery failed would stay shared; a fresh one starts clean.
-        return MilvusClient(uri=self.uri, token=self._token or "", timeout=self.timeout_s,
-                            dedicated=True)
+        return MilvusClient(
+            uri=self.uri, token=self._token or "", timeout=self.timeout_s, dedicated=True
+        )
 
     def _current(self) -> MilvusClient:
         """The client, replaced by a fresh one after a call found Milvus unreachable.
@@ -147,8 +150,7 @@ class MilvusChunks:
                 if getattr(exc, "code", None) != _NOT_LOADED:
                     raise
                 # A restarted Milvus Lite forgets which collections were loaded.
-                logger.info("loading %s again after a restart of %s", self.collection,
-                            self.where)
+                logger.info("loading %s again after a restart of %s", self.collection, self.where)
                 self._current().load_collection(self.collection, timeout=self.timeout_s)
                 return getattr(self._current(), method)(*args, timeout=self.timeout_s, **kwargs)
         except MilvusException as exc:
@@ -169,8 +171,7 @@ class MilvusChunks:
             except MilvusException as exc:  # another replica created it meanwhile
                 if not self._client.has_collection(self.collection, timeout=self.timeout_s):
                     raise
-                logger.info("collection %s created by another replica (%s)",
-                            self.collection, exc)
+                logger.info("collection %s created by another replica (%s)", self.collection, exc)
             self._check_dimension()
         self._client.load_collection(self.collection, timeout=self.timeout_s)
 
@@ -183,7 +184,8 @@ class MilvusChunks:
                     raise ValueError(
                         f"the Milvus collection {self.collection} holds {dim}-dimensional "
                         f"vectors but the embedder makes {self.dimension}: point "
-                        "VNQA_MILVUS_COLLECTION at another collection or reindex")
+                        "VNQA_MILVUS_COLLECTION at another collection or reindex"
+                    )
 
     def _create(self) -> None:
         schema = self._client.create_schema(auto_id=False, enable_dynamic_field=False)
@@ -193,24 +195,41 @@ class MilvusChunks:
         schema.add_field("date", DataType.VARCHAR, max_length=64, nullable=True)
         analyzer = {"tokenizer": "standard"}  # tokens are opaque words: see milvus_terms
         for name in ("terms", "folded"):
-            schema.add_field(name, DataType.VARCHAR, max_length=_VARCHAR_MAX,
-                             enable_analyzer=True, analyzer_params=analyzer)
+            schema.add_field(
+                name,
+                DataType.VARCHAR,
+                max_length=_VARCHAR_MAX,
+                enable_analyzer=True,
+                analyzer_params=analyzer,
+            )
             schema.add_field(f"{name}_bm25", DataType.SPARSE_FLOAT_VECTOR)
-            schema.add_function(Function(
-                name=f"{name}_bm25_fn", function_type=FunctionType.BM25,
-                input_field_names=[name], output_field_names=[f"{name}_bm25"]))
+            schema.add_function(
+                Function(
+                    name=f"{name}_bm25_fn",
+                    function_type=FunctionType.BM25,
+                    input_field_names=[name],
+                    output_field_names=[f"{name}_bm25"],
+                )
+            )
         schema.add_field("vector", DataType.FLOAT_VECTOR, dim=self.dimension)
         params = self._client.prepare_index_params()
         params.add_index("vector", index_type="AUTOINDEX", metric_type="IP")
         for name in ("terms", "folded"):
             # The embedded BM25's k1 and b (a server's own default k1 is 1.2).
-            params.add_index(f"{name}_bm25", index_type="SPARSE_INVERTED_INDEX",
-                             metric_type="BM25",
-                             params={"bm25_k1": _BM25["k1"], "bm25_b": _BM25["b"]})
-        self._client.create_collection(self.collection, schema=schema, index_params=params,
-                                       consistency_level="Strong", timeout=self.timeout_s)
-        logger.info("created Milvus collection %s (dimension %d)", self.collection,
-                    self.dimension)
+            params.add_index(
+                f"{name}_bm25",
+                index_type="SPARSE_INVERTED_INDEX",
+                metric_type="BM25",
+                params={"bm25_k1": _BM25["k1"], "bm25_b": _BM25["b"]},
+            )
+        self._client.create_collection(
+            self.collection,
+            schema=schema,
+            index_params=params,
+            consistency_level="Strong",
+            timeout=self.timeout_s,
+        )
+        logger.info("created Milvus collection %s (dimension %d)", self.collection, self.dimension)
 
     # -- writes ---------------------------------------------------------------------
     def upsert(self, entries: Sequence[ChunkEntry], vectors: np.ndarray) -> None:
@@ -219,7 +238,10 @@ class MilvusChunks:
             return
         rows = [
             {
-                "id": e.id, "article_id": e.article_id, "source": e.source, "date": e.date,
+                "id": e.id,
+                "article_id": e.article_id,
+                "source": e.source,
+                "date": e.date,
                 "terms": main_terms(e.text, bigrams=self.bigrams)[:_VARCHAR_MAX],
                 "folded": folded_terms(e.text, bigrams=self.bigrams)[:_VARCHAR_MAX],
                 "vector": np.asarray(v, dtype=np.float32).tolist(),
@@ -227,13 +249,13 @@ class MilvusChunks:
             for e, v in zip(entries, vectors, strict=True)
         ]
         for i in range(0, len(rows), 512):  # bounded gRPC messages
-            self._call("upsert", self.collection, rows[i:i + 512])
+            self._call("upsert", self.collection, rows[i : i + 512])
 
     def delete(self, ids: Sequence[int]) -> None:
         """Remove rows by chunk id (missing ids are ignored)."""
         ids = [int(i) for i in ids]
         for i in range(0, len(ids), 1000):
-            self._call("delete", self.collection, ids=ids[i:i + 1000])
+            self._call("delete", self.collection, ids=ids[i : i + 1000])
 
     def drop(self) -> None:
         """Drop the whole collection (tests, reindex)."""
@@ -245,10 +267,16 @@ class MilvusChunks:
     ) -> list[tuple[int, float]]:
         """Top ``k`` (chunk id, inner product), best first."""
         res = self._call(
-            "search", self.collection, data=[np.asarray(vector, np.float32).tolist()],
-            anns_field="vector", limit=k, filter=flt.expression() if flt else "",
-            output_fields=["id"], search_params={"metric_type": "IP"},
-            consistency_level="Strong")
+            "search",
+            self.collection,
+            data=[np.asarray(vector, np.float32).tolist()],
+            anns_field="vector",
+            limit=k,
+            filter=flt.expression() if flt else "",
+            output_fields=["id"],
+            search_params={"metric_type": "IP"},
+            consistency_level="Strong",
+        )
         return [(int(h["id"]), float(h["distance"])) for h in res[0]]
 
     def search_bm25(
@@ -260,9 +288,16 @@ class MilvusChunks:
         if not terms:
             return []
         res = self._call(
-            "search", self.collection, data=[terms], anns_field=f"{field}_bm25", limit=k,
-            filter=flt.expression() if flt else "", output_fields=["id"],
-            search_params={"metric_type": "BM25"}, consistency_level="Strong")
+            "search",
+            self.collection,
+            data=[terms],
+            anns_field=f"{field}_bm25",
+            limit=k,
+            filter=flt.expression() if flt else "",
+            output_fields=["id"],
+            search_params={"metric_type": "BM25"},
+            consistency_level="Strong",
+        )
         # Milvus Lite negates BM25 scores; a server does not. Either way best comes first.
         hits = [(int(h["id"]), abs(float(h["distance"]))) for h in res[0]]
         return [(cid, s) for cid, s in hits if s > 0]
@@ -270,8 +305,13 @@ class MilvusChunks:
     def all_ids(self) -> list[int]:
         """Every chunk id in the collection (for :meth:`SharedIndex.sweep`)."""
         try:
-            it = self._current().query_iterator(self.collection, batch_size=1000, filter="",
-                                             output_fields=["id"], timeout=self.timeout_s)
+            it = self._current().query_iterator(
+                self.collection,
+                batch_size=1000,
+                filter="",
+                output_fields=["id"],
+                timeout=self.timeout_s,
+            )
             ids: list[int] = []
             while batch := it.next():
                 ids.extend(int(r["id"]) for r in batch)
@@ -283,8 +323,13 @@ class MilvusChunks:
 
     def count(self) -> int:
         """Rows in the collection (exact: a ``count(*)`` query)."""
-        res = self._call("query", self.collection, filter="", output_fields=["count(*)"],
-                         consistency_level="Strong")
+        res = self._call(
+            "query",
+            self.collection,
+            filter="",
+            output_fields=["count(*)"],
+            consistency_level="Strong",
+        )
         return int(res[0]["count(*)"])
 
     def ping(self) -> None:

@@ -113,10 +113,12 @@ class PgArticleStore:
         """Apply the migrations this database lacks; returns how many ran."""
         with self._tx() as cur:
             cur.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
-            cur.execute("CREATE TABLE IF NOT EXISTS vnqa_migrations ("
-                        " version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)")
+            cur.execute(
+                "CREATE TABLE IF NOT EXISTS vnqa_migrations ("
+                " version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)"
+            )
             cur.execute("SELECT COALESCE(MAX(version), 0) FROM vnqa_migrations")
-            done = int(cur.fetchone()[0])
+            done = int(_one(cur)[0])
             for version, sql in enumerate(MIGRATIONS[done:], start=done + 1):
                 logger.info("applying PostgreSQL migration %d", version)
                 cur.execute(sql)
@@ -159,7 +161,9 @@ class PgArticleStore:
     def _bump_generation(cur: psycopg.Cursor) -> None:
         cur.execute(
             "INSERT INTO vnqa_meta(key, value) VALUES (%s, '1') ON CONFLICT(key)"
-            " DO UPDATE SET value = (vnqa_meta.value::bigint + 1)::text", (_GENERATION,))
+            " DO UPDATE SET value = (vnqa_meta.value::bigint + 1)::text",
+            (_GENERATION,),
+        )
 
     def generation(self) -> int:
         """How many write transactions the store has committed."""
@@ -195,11 +199,9 @@ class PgArticleStore:
         with self._tx() as cur:
             # Per-article locks in one order: concurrent replaces of one id serialize.
             for article_id in sorted({a.id for a in articles}):
-                cur.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
-                            (article_id,))
+                cur.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (article_id,))
             for art, ids in zip(articles, chunk_ids, strict=True):
-                cur.execute("DELETE FROM vnqa_chunks WHERE article_id = %s RETURNING id",
-                            (art.id,))
+                cur.execute("DELETE FROM vnqa_chunks WHERE article_id = %s RETURNING id", (art.id,))
                 removed.extend(int(r[0]) for r in cur.fetchall())
                 cur.execute(
                     "INSERT INTO vnqa_articles(id, title, text, date, source, url, author,"
@@ -208,15 +210,26 @@ class PgArticleStore:
                     " date=excluded.date, source=excluded.source, url=excluded.url,"
                     " author=excluded.author, updated_at=excluded.updated_at"
                     " RETURNING (xmax <> 0)",
-                    (art.id, art.title, art.text, art.date, art.source, art.url, art.author,
-                     now, now),
+                    (
+                        art.id,
+                        art.title,
+                        art.text,
+                        art.date,
+                        art.source,
+                        art.url,
+                        art.author,
+                        now,
+                        now,
+                    ),
                 )
-                replaced.append(bool(cur.fetchone()[0]))
+                replaced.append(bool(_one(cur)[0]))
                 cur.executemany(
                     'INSERT INTO vnqa_chunks(id, article_id, position, start, "end", text)'
                     " VALUES (%s, %s, %s, %s, %s, %s)",
-                    [(cid, art.id, ch.position, ch.start, ch.end, ch.text)
-                     for cid, ch in zip(ids, art.chunks, strict=True)],
+                    [
+                        (cid, art.id, ch.position, ch.start, ch.end, ch.text)
+                        for cid, ch in zip(ids, art.chunks, strict=True)
+                    ],
                 )
             if meta:
                 self._upsert_meta(cur, meta)
@@ -229,8 +242,7 @@ class PgArticleStore:
         """Delete an article; returns its chunk ids, or None if it did not exist."""
         with self._tx() as cur:
             cur.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (article_id,))
-            cur.execute("DELETE FROM vnqa_chunks WHERE article_id = %s RETURNING id",
-                        (article_id,))
+            cur.execute("DELETE FROM vnqa_chunks WHERE article_id = %s RETURNING id", (article_id,))
             ids = [int(r[0]) for r in cur.fetchall()]
             cur.execute("DELETE FROM vnqa_articles WHERE id = %s", (article_id,))
             if cur.rowcount == 0:
@@ -251,19 +263,23 @@ class PgArticleStore:
     def get_article(self, article_id: str) -> ArticleRow | None:
         """One article by id, or None."""
         with self._tx() as cur:
-            cur.execute(f"SELECT {self._ARTICLE_COLS} FROM vnqa_articles a WHERE a.id = %s",
-                        (article_id,))
+            cur.execute(
+                f"SELECT {self._ARTICLE_COLS} FROM vnqa_articles a WHERE a.id = %s", (article_id,)
+            )
             row = cur.fetchone()
         return ArticleRow(*row) if row else None
 
     def list_articles(self, *, offset: int, limit: int) -> tuple[list[ArticleRow], int]:
         """A page of articles, newest first, and the total count."""
         with self._tx() as cur:
-            cur.execute(f"SELECT {self._ARTICLE_COLS} FROM vnqa_articles a"
-                        " ORDER BY a.created_at DESC, a.id LIMIT %s OFFSET %s", (limit, offset))
+            cur.execute(
+                f"SELECT {self._ARTICLE_COLS} FROM vnqa_articles a"
+                " ORDER BY a.created_at DESC, a.id LIMIT %s OFFSET %s",
+                (limit, offset),
+            )
             rows = cur.fetchall()
             cur.execute("SELECT COUNT(*) FROM vnqa_articles")
-            total = cur.fetchone()[0]
+            total = _one(cur)[0]
         return [ArticleRow(*r) for r in rows], int(total)
 
     def iter_articles(self) -> Iterator[ArticleRow]:
@@ -297,7 +313,8 @@ class PgArticleStore:
         date_to: str | None = None,
     ) -> list[int]:
         """Ids of chunks whose article passes every given filter."""
-        where, params = [], []
+        where: list[str] = []
+        params: list[object] = []
         if article_ids is not None:
             where.append("a.id = ANY(%s)")
             params.append(list(article_ids))
@@ -320,9 +337,10 @@ class PgArticleStore:
     def counts(self) -> tuple[int, int]:
         """(articles, chunks)."""
         with self._tx() as cur:
-            cur.execute("SELECT (SELECT COUNT(*) FROM vnqa_articles),"
-                        " (SELECT COUNT(*) FROM vnqa_chunks)")
-            a, c = cur.fetchone()
+            cur.execute(
+                "SELECT (SELECT COUNT(*) FROM vnqa_articles), (SELECT COUNT(*) FROM vnqa_chunks)"
+            )
+            a, c = _one(cur)
         return int(a), int(c)
 
     def article_meta(self, article_ids: Iterable[str]) -> dict[str, ArticleRow]:
@@ -331,9 +349,17 @@ class PgArticleStore:
         if not ids:
             return {}
         with self._tx() as cur:
-            cur.execute(f"SELECT {self._ARTICLE_COLS} FROM vnqa_articles a WHERE a.id = ANY(%s)",
-                        (ids,))
+            cur.execute(
+                f"SELECT {self._ARTICLE_COLS} FROM vnqa_articles a WHERE a.id = ANY(%s)", (ids,)
+            )
             return {r[0]: ArticleRow(*r) for r in cur.fetchall()}
+
+
+def _one(cur: psycopg.Cursor) -> tuple:
+    """The row a query that always returns one row returned."""
+    row = cur.fetchone()
+    assert row is not None, "the query returns exactly one row"
+    return row
 
 
 def _first_line(exc: BaseException) -> str:

@@ -25,27 +25,26 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, Literal
 
 from index.chunking import chunk_article
 from index.documents import Article
-from index.engine import (
+from index.engine import StoredArticle
+from index.errors import BackendUnavailableError, IndexMismatchError
+from index.fusion import fuse_hybrid
+from index.milvus_chunks import ChunkEntry, ChunkFilter, MilvusChunks
+from index.records import (
     BackendStatus,
-    EmbedderLike,
-    IndexMismatchError,
     IndexOptions,
     IndexStats,
     IngestResult,
     SearchFilters,
     SearchHit,
     SearchMode,
-    StoredArticle,
 )
-from index.errors import BackendUnavailableError
-from index.fusion import fuse_hybrid
-from index.milvus_chunks import ChunkEntry, ChunkFilter, MilvusChunks
 from index.store import ArticleRow, ChunkRow, NewArticle, NewChunk
 from models.diacritics import DiacriticRestorer, counts_from_texts
+from models.embedder_protocol import TextEmbedder
 from models.vietnamese import has_diacritics, normalize
 
 logger = logging.getLogger(__name__)
@@ -60,7 +59,7 @@ class SharedIndex:
         self,
         store: Any,  # PgArticleStore or ReservingArticleStore
         chunks: MilvusChunks,
-        embedder: EmbedderLike,
+        embedder: TextEmbedder,
         options: IndexOptions,
         *,
         store_kind: str,
@@ -85,7 +84,7 @@ class SharedIndex:
         cls,
         store: Any,
         chunks: MilvusChunks,
-        embedder: EmbedderLike,
+        embedder: TextEmbedder,
         *,
         store_kind: str,
         allow_model_change: bool = False,
@@ -97,8 +96,14 @@ class SharedIndex:
         Raises :class:`IndexMismatchError` when the store's chunks were embedded by
         another model, unless ``allow_model_change`` (for ``vnqa reindex``).
         """
-        index = cls(store, chunks, embedder, IndexOptions(**options),  # type: ignore[arg-type]
-                    store_kind=store_kind, release=release)
+        index = cls(
+            store,
+            chunks,
+            embedder,
+            IndexOptions(**options),  # type: ignore[arg-type]
+            store_kind=store_kind,
+            release=release,
+        )
         try:
             index._check_model(allow_model_change)
         except BaseException:
@@ -126,13 +131,19 @@ class SharedIndex:
                 f"{meta.get('embedding_model')} (fingerprint "
                 f"{meta.get('embedding_fingerprint')}), but the loaded model is "
                 f"{wanted['embedding_model']} (fingerprint {wanted['embedding_fingerprint']}). "
-                "Run `vnqa reindex`, or configure the model the index was built with.")
+                "Run `vnqa reindex`, or configure the model the index was built with."
+            )
 
     # -- writes ---------------------------------------------------------------------
     def _chunk(self, article: Article) -> list[NewChunk]:
-        return [NewChunk(c.position, c.start, c.end, c.text)
-                for c in chunk_article(article, max_syllables=self.options.chunk_max_syllables,
-                                       overlap_sentences=self.options.chunk_overlap_sentences)]
+        return [
+            NewChunk(c.position, c.start, c.end, c.text)
+            for c in chunk_article(
+                article,
+                max_syllables=self.options.chunk_max_syllables,
+                overlap_sentences=self.options.chunk_overlap_sentences,
+            )
+        ]
 
     def add_articles(
         self, articles: Iterable[Article], *, progress: Callable[[int], None] | None = None
@@ -168,25 +179,31 @@ class SharedIndex:
         vectors = self.embedder.embed_passages(texts, batch_size=self.options.embed_batch_size)
         reserved = iter(self._store.reserve_chunk_ids(len(texts)))
         ids = [[next(reserved) for _ in chunks] for _, chunks in chunked]
-        entries = [ChunkEntry(cid, a.id, a.source, a.date, ch.text)
-                   for (a, chunks), chunk_ids in zip(chunked, ids, strict=True)
-                   for cid, ch in zip(chunk_ids, chunks, strict=True)]
+        entries = [
+            ChunkEntry(cid, a.id, a.source, a.date, ch.text)
+            for (a, chunks), chunk_ids in zip(chunked, ids, strict=True)
+            for cid, ch in zip(chunk_ids, chunks, strict=True)
+        ]
         self._chunks.upsert(entries, vectors)  # 1. vectors first, under reserved ids
-        new = [NewArticle(a.id, a.title, a.text, a.date, a.source, a.url, a.author, chunks)
-               for a, chunks in chunked]
+        new = [
+            NewArticle(a.id, a.title, a.text, a.date, a.source, a.url, a.author, chunks)
+            for a, chunks in chunked
+        ]
         _, removed, replaced = self._store.replace_articles(  # 2. the commit
-            new, chunk_ids=ids, meta=self._model_meta())
+            new, chunk_ids=ids, meta=self._model_meta()
+        )
         self._drop_quietly(removed)  # 3. the replaced chunks' rows
-        return [IngestResult(a.id, len(chunks), was)
-                for (a, chunks), was in zip(chunked, replaced, strict=True)]
+        return [
+            IngestResult(a.id, len(chunks), was)
+            for (a, chunks), was in zip(chunked, replaced, strict=True)
+        ]
 
     def _drop_quietly(self, ids: list[int]) -> None:
         """Remove rows the store no longer holds; a failure only leaves them for sweep()."""
         try:
             self._chunks.delete(ids)
         except BackendUnavailableError as exc:
-            logger.warning("%d stale chunk rows stay in Milvus until `sweep` (%s)",
-                           len(ids), exc)
+            logger.warning("%d stale chunk rows stay in Milvus until `sweep` (%s)", len(ids), exc)
 
     def delete_article(self, article_id: str) -> bool:
         """Delete an article and its chunks; False if it was not there."""
@@ -200,8 +217,20 @@ class SharedIndex:
         """Re-chunk and re-embed every article with the current model and settings."""
         rows = list(self._store.iter_articles())
         results = self.add_articles(
-            (Article(id=r.id, text=r.text, title=r.title, date=r.date, source=r.source,
-                     url=r.url, author=r.author) for r in rows), progress=progress)
+            (
+                Article(
+                    id=r.id,
+                    text=r.text,
+                    title=r.title,
+                    date=r.date,
+                    source=r.source,
+                    url=r.url,
+                    author=r.author,
+                )
+                for r in rows
+            ),
+            progress=progress,
+        )
         return sum(r.chunks for r in results)
 
     def sweep(self) -> int:
@@ -224,8 +253,7 @@ class SharedIndex:
             if stale:
                 generation = self._store.generation()
                 if key is None or generation != key[0] or self._restorer is None:
-                    unigrams, pairs = counts_from_texts(
-                        [c.text for c in self._store.all_chunks()])
+                    unigrams, pairs = counts_from_texts([c.text for c in self._store.all_chunks()])
                     self._restorer = DiacriticRestorer(unigrams, pairs)
                 self._restorer_key = (generation, now)
             restorer = self._restorer
@@ -247,8 +275,9 @@ class SharedIndex:
         depth = candidates or max(4 * top_k, 40)
         flt = None
         if filters is not None and not filters.is_empty():
-            flt = ChunkFilter(filters.article_ids, filters.sources, filters.date_from,
-                              filters.date_to)
+            flt = ChunkFilter(
+                filters.article_ids, filters.sources, filters.date_from, filters.date_to
+            )
         unaccented = self.options.bm25_folded and not has_diacritics(query)
         dense: list[tuple[int, float]] = []
         sparse: list[tuple[int, float]] = []
@@ -264,12 +293,26 @@ class SharedIndex:
         found = self._store.chunks({cid for cid, _ in dense} | {cid for cid, _ in sparse})
         dense = [(c, s) for c, s in dense if c in found]
         sparse = [(c, s) for c, s in sparse if c in found]
-        ranked = fuse_hybrid(dense, sparse, mode=mode, fusion=self.options.fusion,
-                             dense_weight=self.options.dense_weight, rrf_k=self.options.rrf_k,
-                             top_k=top_k)
+        ranked = fuse_hybrid(
+            dense,
+            sparse,
+            mode=mode,
+            fusion=self.options.fusion,
+            dense_weight=self.options.dense_weight,
+            rrf_k=self.options.rrf_k,
+            top_k=top_k,
+        )
         articles = self._store.article_meta(found[cid].article_id for cid, _ in ranked)
-        return [_hit(found[cid], articles.get(found[cid].article_id), score,
-                     dense_rank.get(cid), sparse_rank.get(cid)) for cid, score in ranked]
+        return [
+            _hit(
+                found[cid],
+                articles.get(found[cid].article_id),
+                score,
+                dense_rank.get(cid),
+                sparse_rank.get(cid),
+            )
+            for cid, score in ranked
+        ]
 
     def get_article(self, article_id: str) -> StoredArticle | None:
         """A stored article with its text and chunk count."""
@@ -288,14 +331,18 @@ class SharedIndex:
     def stats(self) -> IndexStats:
         """Counts (from the store, the source of truth) and the embedding model in use."""
         articles, chunks = self._store.counts()
-        return IndexStats(articles, chunks, self.embedder.name, self.embedder.dimension,
-                          self.embedder.fingerprint)
+        return IndexStats(
+            articles, chunks, self.embedder.name, self.embedder.dimension, self.embedder.fingerprint
+        )
 
     def backends(self) -> list[BackendStatus]:
         """Both backends, each pinged now (bounded by its timeout)."""
         out = []
-        for role, kind, backend in (("articles", self._store_kind, self._store),
-                                    ("chunks", "milvus", self._chunks)):
+        both: tuple[tuple[Literal["articles", "chunks"], str, Any], ...] = (
+            ("articles", self._store_kind, self._store),
+            ("chunks", "milvus", self._chunks),
+        )
+        for role, kind, backend in both:
             try:
                 backend.ping()
             except BackendUnavailableError as exc:
@@ -306,8 +353,7 @@ class SharedIndex:
 
     def problems(self) -> list[str]:
         """The backends that do not answer (empty when both do)."""
-        return [b.error or f"{b.where} is unreachable" for b in self.backends()
-                if not b.reachable]
+        return [b.error or f"{b.where} is unreachable" for b in self.backends() if not b.reachable]
 
     def close(self) -> None:
         """Close both clients (and release the process lock of a SQLite store)."""
@@ -324,12 +370,25 @@ class SharedIndex:
         self.close()
 
 
-def _hit(chunk: ChunkRow, article: ArticleRow | None, score: float,
-         dense_rank: int | None, bm25_rank: int | None) -> SearchHit:
+def _hit(
+    chunk: ChunkRow,
+    article: ArticleRow | None,
+    score: float,
+    dense_rank: int | None,
+    bm25_rank: int | None,
+) -> SearchHit:
     return SearchHit(
-        chunk_id=chunk.id, article_id=chunk.article_id, position=chunk.position,
-        title=article.title if article else None, text=chunk.text, score=float(score),
-        start=chunk.start, end=chunk.end,
-        date=article.date if article else None, source=article.source if article else None,
-        url=article.url if article else None, dense_rank=dense_rank, bm25_rank=bm25_rank,
+        chunk_id=chunk.id,
+        article_id=chunk.article_id,
+        position=chunk.position,
+        title=article.title if article else None,
+        text=chunk.text,
+        score=float(score),
+        start=chunk.start,
+        end=chunk.end,
+        date=article.date if article else None,
+        source=article.source if article else None,
+        url=article.url if article else None,
+        dense_rank=dense_rank,
+        bm25_rank=bm25_rank,
     )

@@ -25,10 +25,11 @@ class ReservingArticleStore(ArticleStore):
         with self._lock, self._transaction():
             self._db.execute(
                 "INSERT INTO sqlite_sequence(name, seq) SELECT 'chunks', 0 WHERE NOT EXISTS"
-                " (SELECT 1 FROM sqlite_sequence WHERE name = 'chunks')")
+                " (SELECT 1 FROM sqlite_sequence WHERE name = 'chunks')"
+            )
             (last,) = self._db.execute(
-                "UPDATE sqlite_sequence SET seq = seq + ? WHERE name = 'chunks' RETURNING seq",
-                (n,)).fetchone()
+                "UPDATE sqlite_sequence SET seq = seq + ? WHERE name = 'chunks' RETURNING seq", (n,)
+            ).fetchone()
         return list(range(int(last) - n + 1, int(last) + 1))
 
     def replace_articles(  # type: ignore[override]
@@ -44,10 +45,15 @@ class ReservingArticleStore(ArticleStore):
         now = _now()
         with self._lock, self._transaction():
             for art, ids in zip(articles, chunk_ids, strict=True):
-                removed.extend(r[0] for r in self._db.execute(
-                    "SELECT id FROM chunks WHERE article_id = ?", (art.id,)))
+                removed.extend(
+                    r[0]
+                    for r in self._db.execute(
+                        "SELECT id FROM chunks WHERE article_id = ?", (art.id,)
+                    )
+                )
                 row = self._db.execute(
-                    "SELECT created_at FROM articles WHERE id = ?", (art.id,)).fetchone()
+                    "SELECT created_at FROM articles WHERE id = ?", (art.id,)
+                ).fetchone()
                 replaced.append(row is not None)
                 self._db.execute("DELETE FROM chunks WHERE article_id = ?", (art.id,))
                 self._db.execute(
@@ -56,14 +62,25 @@ class ReservingArticleStore(ArticleStore):
                     " ON CONFLICT(id) DO UPDATE SET title=excluded.title, text=excluded.text,"
                     " date=excluded.date, source=excluded.source, url=excluded.url,"
                     " author=excluded.author, updated_at=excluded.updated_at",
-                    (art.id, art.title, art.text, art.date, art.source, art.url, art.author,
-                     row[0] if row else now, now),
+                    (
+                        art.id,
+                        art.title,
+                        art.text,
+                        art.date,
+                        art.source,
+                        art.url,
+                        art.author,
+                        row[0] if row else now,
+                        now,
+                    ),
                 )
                 self._db.executemany(
                     'INSERT INTO chunks(id, article_id, position, start, "end", text)'
                     " VALUES (?, ?, ?, ?, ?, ?)",
-                    [(cid, art.id, ch.position, ch.start, ch.end, ch.text)
-                     for cid, ch in zip(ids, art.chunks, strict=True)],
+                    [
+                        (cid, art.id, ch.position, ch.start, ch.end, ch.text)
+                        for cid, ch in zip(ids, art.chunks, strict=True)
+                    ],
                 )
             if meta:
                 self._upsert_meta(meta)

@@ -66,18 +66,32 @@ class PostgresServer:
         """initdb, start, and create the role and database."""
         if self._user:
             shutil.chown(self.root, self._user)
-        self._run("initdb", "-D", str(self.data), "-U", "vnqa", "--auth=trust", "-E", "UTF8",
-                  "--no-sync")
+        self._run(
+            "initdb", "-D", str(self.data), "-U", "vnqa", "--auth=trust", "-E", "UTF8", "--no-sync"
+        )
         self.start()
         self._run("createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "vnqa", "vnqa")
         return self
 
     def start(self) -> None:
         """Start (or restart) the server and wait until it accepts connections."""
-        opts = (f"-c listen_addresses=127.0.0.1 -c port={self.port} -c fsync=off"
-                f" -c unix_socket_directories={self.root} -c max_connections=100")
-        self._run("pg_ctl", "-D", str(self.data), "-o", opts, "-l", str(self.root / "log"),
-                  "-w", "-t", "60", "start")
+        opts = (
+            f"-c listen_addresses=127.0.0.1 -c port={self.port} -c fsync=off"
+            f" -c unix_socket_directories={self.root} -c max_connections=100"
+        )
+        self._run(
+            "pg_ctl",
+            "-D",
+            str(self.data),
+            "-o",
+            opts,
+            "-l",
+            str(self.root / "log"),
+            "-w",
+            "-t",
+            "60",
+            "start",
+        )
 
     def stop(self, mode: str = "fast") -> None:
         """Stop the server (``immediate``: as if it crashed)."""
@@ -107,9 +121,19 @@ class MilvusLiteServer:
         self.root.mkdir(parents=True, exist_ok=True)
         log = open(self.root / "milvus.log", "ab")  # noqa: SIM115 - closed below
         self.process = subprocess.Popen(
-            [*self.command, "server", "--data-dir", str(self.root / "data"),
-             "--host", "127.0.0.1", "--port", str(self.port)],
-            stdout=log, stderr=subprocess.STDOUT)
+            [
+                *self.command,
+                "server",
+                "--data-dir",
+                str(self.root / "data"),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         log.close()
         deadline = time.monotonic() + limit_s
         while True:

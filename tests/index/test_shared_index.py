@@ -25,8 +25,9 @@ def config(postgres_server, milvus_server):
     with psycopg.connect(postgres_server.url, autocommit=True) as conn:
         conn.execute(f"CREATE DATABASE {db}")
     url = postgres_server.url.rsplit("/", 1)[0] + f"/{db}"
-    return MilvusConfig(uri=milvus_server.uri, collection=f"chunks_{n}", database_url=url,
-                        timeout_s=3.0)
+    return MilvusConfig(
+        uri=milvus_server.uri, collection=f"chunks_{n}", database_url=url, timeout_s=3.0
+    )
 
 
 @pytest.fixture
@@ -41,8 +42,11 @@ def test_terms_are_opaque_words_any_analyzer_keeps_whole():
     assert tokens[0] == term_token("bí") and term_token("bí thư") in tokens
     assert len(tokens) == 4 + 3  # syllables and pairs
     assert all(t.isalnum() and t.islower() for t in tokens)
-    assert folded_terms("Đà Nẵng").split() == [term_token("da"), term_token("nang"),
-                                               term_token("da nang")]
+    assert folded_terms("Đà Nẵng").split() == [
+        term_token("da"),
+        term_token("nang"),
+        term_token("da nang"),
+    ]
 
 
 def test_add_search_each_mode_and_citation_fields(shared):
@@ -51,7 +55,7 @@ def test_add_search_each_mode_and_citation_fields(shared):
         assert hits[0].article_id == "thoi-tiet", mode
     hit = shared.search("Bí thư Tỉnh ủy yêu cầu gì?", top_k=1)[0]
     assert hit.article_id == "an-ninh" and hit.source == "nghean.gov.vn"
-    assert shared.get_article("an-ninh").text[hit.start:hit.end] == hit.text
+    assert shared.get_article("an-ninh").text[hit.start : hit.end] == hit.text
     assert hit.bm25_rank == 1 and hit.dense_rank is not None
     assert shared.stats().articles == 3
 
@@ -64,27 +68,42 @@ def test_unaccented_question_uses_folded_field_and_restored_dense_query(shared):
 def test_filters_match_the_embedded_index(shared, tmp_path, embedder):
     with open_embedded(tmp_path / "emb", embedder) as embedded:
         embedded.add_articles(ARTICLES)
-        for flt in (SearchFilters(article_ids=["bong-da"]), SearchFilters(sources=["kttv.gov.vn"]),
-                    SearchFilters(date_from="2025-01-01", date_to="2025-10-31"),
-                    SearchFilters(date_to="2024-12-31"), SearchFilters(sources=["nowhere"])):
-            want = {h.article_id for h in embedded.search("công an thời tiết bóng đá", top_k=5,
-                                                          filters=flt)}
-            got = {h.article_id for h in shared.search("công an thời tiết bóng đá", top_k=5,
-                                                       filters=flt)}
+        for flt in (
+            SearchFilters(article_ids=["bong-da"]),
+            SearchFilters(sources=["kttv.gov.vn"]),
+            SearchFilters(date_from="2025-01-01", date_to="2025-10-31"),
+            SearchFilters(date_to="2024-12-31"),
+            SearchFilters(sources=["nowhere"]),
+        ):
+            want = {
+                h.article_id
+                for h in embedded.search("công an thời tiết bóng đá", top_k=5, filters=flt)
+            }
+            got = {
+                h.article_id
+                for h in shared.search("công an thời tiết bóng đá", top_k=5, filters=flt)
+            }
             assert got == want, flt
 
 
 def test_replace_and_delete_leave_no_stale_rows(shared):
     old = {c.id for c in shared.chunks_of("thoi-tiet")}
-    (result,) = shared.add_articles([Article(id="thoi-tiet", title="Thời tiết mới",
-                                             text="Nắng nóng gay gắt ở Nghệ An, 39 độ C.")])
+    (result,) = shared.add_articles(
+        [
+            Article(
+                id="thoi-tiet", title="Thời tiết mới", text="Nắng nóng gay gắt ở Nghệ An, 39 độ C."
+            )
+        ]
+    )
     assert result.replaced and result.chunks == 1
     new = {c.id for c in shared.chunks_of("thoi-tiet")}
     assert not old & new
     rows = set(shared._chunks.all_ids())
     assert not old & rows and new <= rows
-    assert all(h.article_id != "thoi-tiet"
-               for h in shared.search("Miền Bắc đón đợt lạnh", top_k=3, mode="bm25"))
+    assert all(
+        h.article_id != "thoi-tiet"
+        for h in shared.search("Miền Bắc đón đợt lạnh", top_k=3, mode="bm25")
+    )
     assert shared.delete_article("thoi-tiet") and not shared.delete_article("thoi-tiet")
     assert not new & set(shared._chunks.all_ids())
     assert shared._chunks.count() == len(shared._store.all_chunks())
@@ -97,8 +116,9 @@ def test_rows_the_store_never_committed_are_never_returned(shared, embedder):
 
     (cid,) = shared._store.reserve_chunk_ids(1)
     text = "Không khí lạnh tăng cường mạnh, trời rét đậm rét hại."
-    shared._chunks.upsert([ChunkEntry(cid, "ghost", None, None, text)],
-                          embedder.embed_passages([text]))
+    shared._chunks.upsert(
+        [ChunkEntry(cid, "ghost", None, None, text)], embedder.embed_passages([text])
+    )
     assert all(h.article_id != "ghost" for h in shared.search("không khí lạnh rét đậm", top_k=5))
     assert shared.sweep() == 1 and cid not in shared._chunks.all_ids()
 
@@ -123,13 +143,20 @@ def test_another_model_is_refused(shared, tmp_path, config):
 def test_unreachable_backends_raise_promptly(tmp_path, embedder, config):
     from tests.service.server_process import free_port
 
-    gone = MilvusConfig(uri=f"http://127.0.0.1:{free_port()}", collection="c",
-                        database_url=config.database_url, timeout_s=1.0)
+    gone = MilvusConfig(
+        uri=f"http://127.0.0.1:{free_port()}",
+        collection="c",
+        database_url=config.database_url,
+        timeout_s=1.0,
+    )
     with pytest.raises(BackendUnavailableError, match="Milvus"):
         open_milvus(tmp_path / "a", embedder, gone)
-    gone_pg = MilvusConfig(uri=config.uri, collection="c",
-                           database_url=f"postgresql://vnqa@127.0.0.1:{free_port()}/vnqa",
-                           timeout_s=1.0)
+    gone_pg = MilvusConfig(
+        uri=config.uri,
+        collection="c",
+        database_url=f"postgresql://vnqa@127.0.0.1:{free_port()}/vnqa",
+        timeout_s=1.0,
+    )
     with pytest.raises(BackendUnavailableError, match="PostgreSQL"):
         open_milvus(tmp_path / "b", embedder, gone_pg)
 
@@ -157,8 +184,9 @@ def test_a_database_url_needs_the_milvus_backend(tmp_path, embedder):
     from service.core.config import Settings
     from service.runtime import open_index
 
-    settings = Settings(_env_file=None, data_dir=tmp_path,
-                        database_url="postgresql://u@127.0.0.1:1/db")
+    settings = Settings(
+        _env_file=None, data_dir=tmp_path, database_url="postgresql://u@127.0.0.1:1/db"
+    )
     with pytest.raises(ValueError, match="VNQA_INDEX_BACKEND=milvus"):
         open_index(settings, embedder)
 

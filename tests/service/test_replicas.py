@@ -39,8 +39,11 @@ def _replica(tmp_path_factory, backends, name: str) -> ServerProcess:
     pg, milvus = backends
     folder = tmp_path_factory.mktemp(name)
     return ServerProcess(
-        folder / "data", folder / "log.jsonl",
-        VNQA_INDEX_BACKEND="milvus", VNQA_MILVUS_URI=milvus.uri, VNQA_DATABASE_URL=pg.url,
+        folder / "data",
+        folder / "log.jsonl",
+        VNQA_INDEX_BACKEND="milvus",
+        VNQA_MILVUS_URI=milvus.uri,
+        VNQA_DATABASE_URL=pg.url,
         VNQA_BACKEND_TIMEOUT_S="2",
     )
 
@@ -61,9 +64,15 @@ def replicas(tmp_path_factory, backends):
 
 
 def _article(i: int, text: str | None = None) -> dict:
-    return {"id": f"bai-{i}", "title": f"Bài {i}", "source": "test.vn", "date": "2025-01-02",
-            "text": text or f"Tin số {i}: Ủy ban nhân dân xã số {i} họp bàn kế hoạch năm mới. "
-                            f"Mã tin {i} được ghi nhận."}
+    return {
+        "id": f"bai-{i}",
+        "title": f"Bài {i}",
+        "source": "test.vn",
+        "date": "2025-01-02",
+        "text": text
+        or f"Tin số {i}: Ủy ban nhân dân xã số {i} họp bàn kế hoạch năm mới. "
+        f"Mã tin {i} được ghi nhận.",
+    }
 
 
 def test_write_through_one_read_and_delete_through_the_other(replicas):
@@ -73,8 +82,9 @@ def test_write_through_one_read_and_delete_through_the_other(replicas):
     hits = httpx.post(f"{b.url}/v1/search", json={"query": "giá xăng giảm"}, timeout=60).json()
     assert hits["results"][0]["article_id"] == "bai-1"
     assert httpx.get(f"{b.url}/v1/articles/bai-1", timeout=10).json()["text"] == text
-    answer = httpx.post(f"{b.url}/v1/ask", json={"question": "Giá xăng RON 95 thế nào?"},
-                        timeout=60)
+    answer = httpx.post(
+        f"{b.url}/v1/ask", json={"question": "Giá xăng RON 95 thế nào?"}, timeout=60
+    )
     assert answer.status_code == 200
     assert httpx.delete(f"{b.url}/v1/articles/bai-1", timeout=30).status_code == 200
     assert httpx.get(f"{a.url}/v1/articles/bai-1", timeout=10).status_code == 404
@@ -87,7 +97,9 @@ def test_healthz_reports_both_backends(replicas):
         body = httpx.get(f"{server.url}/healthz", timeout=10).json()
         assert body["status"] == "ok"
         assert [(b["role"], b["kind"], b["reachable"]) for b in body["backends"]] == [
-            ("articles", "postgresql", True), ("chunks", "milvus", True)]
+            ("articles", "postgresql", True),
+            ("chunks", "milvus", True),
+        ]
         assert "@" not in str(body["backends"])  # no user (or password) in the report
 
 
@@ -117,9 +129,16 @@ def test_killing_one_mid_ingest_loses_nothing_acknowledged(tmp_path_factory, bac
     for article_id in acknowledged:
         assert httpx.get(f"{b.url}/v1/articles/{article_id}", timeout=10).status_code == 200
         number = article_id.removeprefix("bai-")
-        hits = httpx.post(f"{b.url}/v1/search", timeout=60, json={
-            "query": f"Mã tin {number}", "mode": "bm25", "top_k": 1,
-            "filters": {"article_ids": [article_id]}}).json()["results"]
+        hits = httpx.post(
+            f"{b.url}/v1/search",
+            timeout=60,
+            json={
+                "query": f"Mã tin {number}",
+                "mode": "bm25",
+                "top_k": 1,
+                "filters": {"article_ids": [article_id]},
+            },
+        ).json()["results"]
         assert hits and hits[0]["article_id"] == article_id
 
 
@@ -137,8 +156,7 @@ def test_a_backend_that_goes_away_gives_503_and_service_resumes(backends, replic
         assert httpx.get(f"{a.url}/v1/articles?limit=1", timeout=30).status_code == 200
     finally:
         milvus.start()
-    _eventually(lambda: httpx.post(f"{a.url}/v1/search", json={"query": "ủy ban"},
-                                   timeout=60))
+    _eventually(lambda: httpx.post(f"{a.url}/v1/search", json={"query": "ủy ban"}, timeout=60))
     pg.stop("immediate")
     try:
         r = httpx.get(f"{a.url}/v1/articles?limit=1", timeout=60)

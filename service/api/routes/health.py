@@ -7,7 +7,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from service.api.deps import RuntimeDep
-from service.api.schemas import HealthResponse
+from service.schemas import HealthResponse
 
 router = APIRouter(tags=["health"])
 
@@ -28,10 +28,12 @@ async def healthz(runtime: RuntimeDep):
     backends = await run_in_threadpool(index.backends)
     if any(not b.reachable for b in backends):
         problems = [b.error or f"{b.where} is unreachable" for b in backends if not b.reachable]
-        body = HealthResponse.build(runtime.embedder, runtime.summarizer_choice, None,
-                                    problems, backends)
+        body = HealthResponse.build(
+            runtime.embedder, runtime.summarizer_choice, None, problems, backends
+        )
         return JSONResponse(body.model_dump(mode="json"), status_code=503)
     stats = await run_in_threadpool(index.stats)
     problems = await run_in_threadpool(index.problems)
-    return HealthResponse.build(runtime.embedder, runtime.summarizer_choice, stats, problems,
-                                backends)
+    return HealthResponse.build(
+        runtime.embedder, runtime.summarizer_choice, stats, problems, backends
+    )
