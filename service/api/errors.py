@@ -87,7 +87,10 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     409: _documented("The index was built with another embedding model, or is locked."),
     413: _documented("Request body over VNQA_MAX_BODY_BYTES."),
     422: _documented("Invalid input or a configured limit exceeded (named in `error.limit`)."),
-    503: _documented("Starting up, overloaded (see Retry-After), or the index is read-only."),
+    503: _documented(
+        "Starting up, overloaded (see Retry-After), the index is read-only, or a shared "
+        "backend (PostgreSQL, Milvus) did not answer."
+    ),
     507: _documented("The disk holding the index is full; nothing of the request was stored."),
 }
 """Documented on every operation so clients (and schemathesis) know the error shape."""
