@@ -362,8 +362,9 @@ def test_healthz(seeded, embedder):
         "dimension": embedder.dimension,
     }
     summarizer = body["models"]["summarizer"]
-    assert set(summarizer) == {"method", "model", "requested", "fallback_reason"}
+    assert set(summarizer) == {"method", "model", "requested", "backend", "fallback_reason"}
     assert summarizer["method"] == "extractive" and summarizer["requested"] == "extractive"
+    assert summarizer["backend"] is None  # only a seq2seq model has one
     assert body["index"]["articles"] == 1 and body["index"]["chunks"] > 3
 
 
