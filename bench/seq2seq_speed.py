@@ -37,6 +37,7 @@ import statistics
 import subprocess
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 import httpx
@@ -156,7 +157,7 @@ def timed(call) -> float:
     return time.perf_counter() - started
 
 
-def measure(config: str, work: Path, rows: list[dict], n: int, beams: int) -> dict:
+def measure(config: str, work: Path, rows: list[dict], n: int, beams: int, warmup: int) -> dict:
     backend, long_input = {"torch": ("torch", "split"), "ctranslate2": ("ctranslate2", "select")}[
         config
     ]
@@ -177,15 +178,15 @@ def measure(config: str, work: Path, rows: list[dict], n: int, beams: int) -> di
         with httpx.Client(base_url=url, timeout=600) as client:
             health = client.get("/healthz").json()["models"]["summarizer"]
             result["backend"] = health.get("backend")
-            questions = [row["title"] for row in rows[: n + 1]]
+            questions = [row["title"] for row in rows[: n + warmup]]
             ask = [timed(lambda q=q: client.post(
                 "/v1/ask", json={"question": q}).raise_for_status()) for q in questions]
             first = [first_token_s(client, q) for q in questions]
-            ids = [row["id"] for row in rows[-(n + 1):]]
+            ids = [row["id"] for row in rows[-(n + warmup):]]
             summarize = [timed(lambda i=i: client.post(
                 "/v1/summarize", json={"article_id": i}).raise_for_status()) for i in ids]
-        for name, values in (("ask", ask[1:]), ("first_token", first[1:]),
-                             ("summarize", summarize[1:])):
+        for name, values in (("ask", ask[warmup:]), ("first_token", first[warmup:]),
+                             ("summarize", summarize[warmup:])):
             result[f"{name}_p50"] = statistics.median(values)
             result[f"{name}_p95"] = percentile(values, 0.95)
         result["rss_gb"] = vm_hwm_bytes(process.pid) / 1024**3
@@ -219,6 +220,27 @@ def agreement(work: Path, rows: list[dict], n: int) -> tuple[float, float, float
         first_diff = matches.index(False) if False in matches else min(len(a), len(b))
         prefix += first_diff / length
     return same / len(inputs), agree / positions, prefix / len(inputs)
+
+
+def direct(work: Path, rows: list[dict], beams: int) -> list[tuple[str, float, float]]:
+    """In-process generation, no HTTP or retrieval: one 512-token input, 64 new tokens
+    (forced), greedy and ``beams`` beams, per backend; seconds (best of two)."""
+    from models.summarization.factory import load_seq2seq
+    from models.summarization.generation import DecodeOptions
+
+    folder = work / "models" / MODEL_NAME
+    out = []
+    for backend in ("torch", "ctranslate2"):
+        model = load_seq2seq(str(folder), backend=backend, models_dir=work / "models")
+        text = " ".join(row["body"] for row in rows[:3])
+        ids = model.tokenizer(text, truncation=True, max_length=512)["input_ids"]
+        times = []
+        for n in (1, beams):
+            options = DecodeOptions(max_new_tokens=64, num_beams=n, min_new_tokens=64)
+            call = partial(model.generator.generate, [ids], options)
+            times.append(min(timed(call) for _ in range(2)))
+        out.append((model.variant, times[0], times[1]))
+    return out
 
 
 def coverage(work: Path, rows: list[dict], n: int) -> dict[str, float]:
@@ -255,15 +277,37 @@ def coverage(work: Path, rows: list[dict], n: int) -> dict[str, float]:
     return {k: statistics.mean(v) for k, v in recall.items() if v} | {"n": len(recall["whole"])}
 
 
+def print_results(results: list[dict], args: argparse.Namespace) -> None:
+    print(f"\n{args.requests} timed requests of each kind after {args.warmup} warm-up, "
+          f"{args.beams} beams, summary cache off, {args.articles} articles stored")
+    header = ("config", "backend", "prepare s", "ask p50", "ask p95", "1st token p50",
+              "1st token p95", "summarize p50", "summarize p95", "peak RSS GB")
+    print(" | ".join(header))
+    for r in results:
+        print(" | ".join([r["config"], str(r["backend"]), f"{r['prepare_s']:.1f}"] + [
+            f"{r[k]:.2f}" for k in ("ask_p50", "ask_p95", "first_token_p50", "first_token_p95",
+                                    "summarize_p50", "summarize_p95", "rss_gb")]))
+    by_config = {r["config"].split()[0]: r for r in results}
+    if {"torch", "ctranslate2"} <= set(by_config):
+        base, new = by_config["torch"], by_config["ctranslate2"]
+        print("speed-up (p50): ask {:.1f}x, first token {:.1f}x, summarize {:.1f}x".format(
+            base["ask_p50"] / new["ask_p50"], base["first_token_p50"] / new["first_token_p50"],
+            base["summarize_p50"] / new["summarize_p50"]), flush=True)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--requests", type=int, default=4, help="Timed requests of each kind.")
     parser.add_argument("--articles", type=int, default=40, help="Dev articles ingested.")
+    parser.add_argument("--warmup", type=int, default=1, help="Untimed requests of each kind.")
     parser.add_argument("--beams", type=int, default=4)
     parser.add_argument("--agreement", type=int, default=4, help="Inputs compared greedily.")
     parser.add_argument("--coverage", type=int, default=200,
                         help="Long dev articles for the input coverage figure.")
-    parser.add_argument("--configs", default="torch,ctranslate2")
+    parser.add_argument("--configs", default="torch,ctranslate2",
+                        help="Server configurations to time, comma-separated ('' for none).")
+    parser.add_argument("--direct", action="store_true",
+                        help="Also time generation in process (512 -> 64 tokens).")
     parser.add_argument("--work", type=Path, default=Path("/tmp/vnqa-seq2seq-bench"))
     args = parser.parse_args()
     if not DATA.is_file():
@@ -276,30 +320,27 @@ def main() -> int:
            "VNQA_MODELS_DIR": str(work / "models"), "VNQA_SUMMARIZER": "extractive"}
     if not (work / "data" / "index").exists():
         ingest(work, rows, env)
-    results = [measure(c, work, rows, args.requests, args.beams) for c in args.configs.split(",")]
-    print(f"\n{args.requests} timed requests of each kind after one warm-up, "
-          f"{args.beams} beams, summary cache off, {len(rows)} articles stored")
-    header = ("config", "backend", "prepare s", "ask p50", "ask p95", "1st token p50",
-              "1st token p95", "summarize p50", "summarize p95", "peak RSS GB")
-    print(" | ".join(header))
-    for r in results:
-        print(" | ".join([r["config"], str(r["backend"]), f"{r['prepare_s']:.1f}"] + [
-            f"{r[k]:.2f}" for k in ("ask_p50", "ask_p95", "first_token_p50", "first_token_p95",
-                                    "summarize_p50", "summarize_p95", "rss_gb")]))
-    if len(results) == 2:
-        base, new = results
-        print("speed-up (p50): ask {:.1f}x, first token {:.1f}x, summarize {:.1f}x".format(
-            base["ask_p50"] / new["ask_p50"], base["first_token_p50"] / new["first_token_p50"],
-            base["summarize_p50"] / new["summarize_p50"]))
+    if args.direct:
+        for variant, greedy, beamed in direct(work, rows, args.beams):
+            print(f"direct 512 -> 64 tokens, {variant}: greedy {greedy:.2f} s, "
+                  f"{args.beams} beams {beamed:.2f} s", flush=True)
+    configs = [c for c in args.configs.split(",") if c]
+    if args.coverage:
+        cover = coverage(work, _rows(), args.coverage)
+        print(f"{cover.pop('n')} dev articles over the window, reference syllables found in "
+              "what the model reads: " + ", ".join(f"{k} {v:.1%}" for k, v in cover.items()),
+              flush=True)
+    results = []
+    for config in configs:
+        results.append(measure(config, work, rows, args.requests, args.beams, args.warmup))
+        print(json.dumps(results[-1]), flush=True)
+    if results:
+        print_results(results, args)
     if args.agreement:
         same, tokens, prefix = agreement(work, rows, args.agreement)
         print(f"int8 vs fp32 greedy, {args.agreement} inputs x 64 tokens: identical sequences "
               f"{same:.0%}, tokens agreeing {tokens:.0%}, mean share before first difference "
               f"{prefix:.0%}")
-    if args.coverage:
-        cover = coverage(work, _rows(), args.coverage)
-        print(f"{cover.pop('n')} dev articles over the window, reference syllables found in "
-              "what the model reads: " + ", ".join(f"{k} {v:.1%}" for k, v in cover.items()))
     return 0
 
 
