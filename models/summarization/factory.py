@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from models.errors import ModelNotAvailableError
-from models.hub import hub_reachable, offline_forced
+from models.model_source import locate_model, looks_like_path
 from models.summarization.base import Summarizer
 from models.summarization.checkpoint import checkpoint_fingerprint, inspect_checkpoint
 from models.summarization.ctranslate2_backend import CTranslate2Generator, convert_checkpoint
@@ -127,7 +127,12 @@ def load_seq2seq(
         raise ValueError(f"unknown summarizer backend {backend!r}")
     folder = resolve_checkpoint(model_id, models_dir, hub_probe_timeout_s)
     fingerprint = checkpoint_fingerprint(folder)
-    options = {
+    # A Hugging Face snapshot folder is named by a commit hash: keep the hub id as the name.
+    in_hub_cache = not Path(model_id).expanduser().is_dir() and folder.name != model_id.rsplit(
+        "/", 1
+    )[-1]
+    options: dict[str, Any] = {
+        "name": model_id if in_hub_cache else None,
         "device": device,
         "max_input_tokens": max_input_tokens,
         "num_beams": num_beams,
@@ -193,7 +198,7 @@ def resolve_checkpoint(
     path = Path(model_id).expanduser()
     if path.is_dir():
         return path
-    if _looks_like_path(model_id):
+    if looks_like_path(model_id):
         raise ModelNotAvailableError(f"seq2seq model folder {model_id!r} does not exist")
     if models_dir is not None:
         for name in dict.fromkeys([model_id, model_id.rsplit("/", 1)[-1]]):
@@ -201,17 +206,12 @@ def resolve_checkpoint(
             if (candidate / "config.json").is_file():
                 return candidate
 
-    from huggingface_hub import snapshot_download
+    found = locate_model(model_id, hub_probe_timeout_s=hub_probe_timeout_s)
+    if found.where == "cache" and found.folder is not None:
+        return _checked(found.folder)
+    if found.where == "hub":
+        from huggingface_hub import snapshot_download
 
-    cache_state = "not in HF cache"
-    if _in_hf_cache(model_id):
-        try:
-            return _checked(Path(snapshot_download(model_id, local_files_only=True)))
-        except Exception as exc:  # e.g. config cached, weights not
-            logger.info("cached copy of %s is not usable: %s", model_id, exc)
-            cache_state = "incomplete in HF cache"
-
-    if hub_reachable(hub_probe_timeout_s):
         logger.info("downloading seq2seq model %s from the hub", model_id)
         try:
             return _checked(Path(snapshot_download(model_id)))
@@ -219,10 +219,9 @@ def resolve_checkpoint(
             raise ModelNotAvailableError(
                 f"cannot download seq2seq model {model_id}: {exc}"
             ) from exc
-    hub_state = "hub disabled by HF_HUB_OFFLINE" if offline_forced() else "hub unreachable"
-    where = f", not in {models_dir}" if models_dir is not None else ""
+    where = f"; not in {models_dir}" if models_dir is not None else ""
     raise ModelNotAvailableError(
-        f"seq2seq model {model_id} not available offline ({cache_state}{where}, {hub_state}); "
+        f"seq2seq model {model_id} not available offline ({'; '.join(found.tried)}{where}); "
         "bring one with `vnqa models import PATH`"
     )
 
@@ -234,27 +233,6 @@ def _checked(folder: Path) -> Path:
 
 def _extractive(embed_fn: EmbedFn | None, embed_query_fn: EmbedFn | None) -> ExtractiveSummarizer:
     return ExtractiveSummarizer(embed=embed_fn, embed_query=embed_query_fn)
-
-
-def _looks_like_path(model_id: str) -> bool:
-    """Hub ids are ``name`` or ``owner/name``; anything else must be a folder."""
-    return (
-        model_id.startswith((".", "~", "/", "\\"))
-        or Path(model_id).is_absolute()
-        or model_id.count("/") > 1
-        or "\\" in model_id
-    )
-
-
-def _in_hf_cache(model_id: str) -> bool:
-    """Whether the HF cache holds ``model_id``'s config (no network access)."""
-    from huggingface_hub import try_to_load_from_cache
-
-    try:
-        found = try_to_load_from_cache(model_id, "config.json")
-    except Exception:  # an id the hub would reject (HFValidationError) is simply not cached
-        return False
-    return isinstance(found, str)
 
 
 def _warn_once(message: str) -> None:

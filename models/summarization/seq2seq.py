@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from models.errors import ModelNotAvailableError
-from models.summarization.base import Summary, join_passages, split_blocks, truncate_words
+from models.summarization.base import Method, Summary, join_passages, split_blocks, truncate_words
 from models.summarization.extractive import ExtractiveSummarizer, relevance_scores
 from models.summarization.generation import DecodeOptions, Generator
 from models.summarization.torch_backend import load_torch_generator
@@ -85,7 +85,7 @@ class Seq2SeqSummarizer:
     latest call, for diagnostics and tests.
     """
 
-    method = "abstractive"
+    method: Method = "abstractive"
 
     def __init__(
         self,
@@ -99,6 +99,7 @@ class Seq2SeqSummarizer:
         generator: Generator | Callable[[Any, Any], Generator] | None = None,
         long_input: LongInput = "select",
         checkpoint_fingerprint: str | None = None,
+        name: str | None = None,
     ) -> None:
         """Load the tokenizer (and, without ``generator``, the torch model).
 
@@ -109,13 +110,15 @@ class Seq2SeqSummarizer:
         decide whether the hub may be asked (see ``factory.build_summarizer``).
         ``long_input`` says what happens to an input over the window: ``"select"``
         feeds the lead plus the most central sentences that fit, ``"split"``
-        summarizes every part and then the joined part summaries.
+        summarizes every part and then the joined part summaries. ``name`` (e.g. the hub
+        id of a cache snapshot folder) replaces the folder's name in summaries and in the
+        prompt-convention lookup.
         """
         from transformers import AutoConfig, AutoTokenizer
 
         self.model_id = model_id_or_path
         path = Path(model_id_or_path).expanduser()
-        self.model_name = path.name if path.is_dir() else model_id_or_path
+        self.model_name = name or (path.name if path.is_dir() else model_id_or_path)
         source = str(path) if path.is_dir() else model_id_or_path
         try:
             self.tokenizer = AutoTokenizer.from_pretrained(
