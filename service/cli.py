@@ -486,6 +486,7 @@ def stats() -> None:
 @models_app.command("prepare")
 def models_prepare() -> None:
     """Resolve (or build) the embedder and try the summarizer; say where each came from."""
+    from models.summarization.seq2seq import Seq2SeqSummarizer
     from service.runtime import build_summarizer_from, load_embedder_from
 
     with _expected_errors():
@@ -505,7 +506,7 @@ def models_prepare() -> None:
         f"[bold]Summarizer:[/] {summarizer.model_name} (requested: {choice.requested})",
         highlight=False,
     )
-    if summarizer.method == "abstractive":
+    if isinstance(summarizer, Seq2SeqSummarizer):
         console.print(
             f"Summaries will be [green]abstractive[/] (seq2seq on {summarizer.variant}).",
             highlight=False,
