@@ -112,8 +112,12 @@ def link_embedder(models_dir: Path) -> None:
     """The embedder folders of ``.models`` linked in, so nothing is rebuilt there."""
     models_dir.mkdir(parents=True, exist_ok=True)
     for source in (REPO_ROOT / ".models").iterdir():
-        if source.name.startswith("multilingual-e5") and not (models_dir / source.name).exists():
-            (models_dir / source.name).symlink_to(source.resolve())
+        link = models_dir / source.name
+        if not source.name.startswith("multilingual-e5") or link.exists():
+            continue
+        if link.is_symlink():  # dangling: its target moved
+            link.unlink()
+        link.symlink_to(source.resolve())
 
 
 def ingest(work: Path, rows: list[dict], env: dict) -> None:
@@ -175,7 +179,7 @@ def measure(config: str, work: Path, rows: list[dict], n: int, beams: int, warmu
     process, url = start_server(work / "data", work / f"server-{config}.log")
     result: dict = {"config": f"{backend} ({long_input})", "prepare_s": prepare}
     try:
-        with httpx.Client(base_url=url, timeout=600) as client:
+        with httpx.Client(base_url=url, timeout=3600) as client:
             health = client.get("/healthz").json()["models"]["summarizer"]
             result["backend"] = health.get("backend")
             questions = [row["title"] for row in rows[: n + warmup]]
