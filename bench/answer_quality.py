@@ -10,8 +10,13 @@ hits and vectors are pickled to ``<cache-dir>/hits.pkl``. Later runs read them b
 and only call :func:`service.answer_composer.compose`, so a composer variant over
 all 2,285 questions takes seconds, not the half hour of the HTTP benchmark.
 
-Questions are split by ViQuAD article: articles with an even index are the **tune**
-half, odd ones the **held-out** half; every variant is reported on both and on all.
+The composer's sentence scorer is learned on ViQuAD dev (``bench/train_answer_scorer.py``),
+so by default each question is answered with scorer weights fit **without its
+Wikipedia article** (leave-one-article-out over the 18 articles; ``--folds``), never
+with the shipped ones; ``--shipped`` uses the shipped weights (in-sample: not a figure
+to report). Questions are also split by article: even index = **tune** half, odd =
+**held-out** half (for the selection thresholds); every variant is reported on both
+and on all.
 Per question: is a gold answer (any annotation; NFC, case-folded) inside the answer
 (the chosen sentences joined), inside its first sentence; the answer's length in
 syllables. Budgets as served: 80 syllables for a factoid, 160 for a list question.
@@ -143,17 +148,30 @@ def prepare(cache_dir: Path, limit: int | None = None,
 
 def is_tune(q: Question) -> bool:
     """Tune half: questions of ViQuAD articles with an even index (``viquad-AA-PPP``)."""
-    return int(q.paragraph_id.split("-")[1]) % 2 == 0
+    return article_of(q) % 2 == 0
 
 
-def evaluate(questions, hits_all, embedder, weights: Weights) -> dict[str, dict]:
-    """Scores on the tune half, the held-out half and all questions."""
+def article_of(q: Question) -> int:
+    """ViQuAD article index of a question (``viquad-AA-PPP``)."""
+    return int(q.paragraph_id.split("-")[1])
+
+
+def evaluate(questions, hits_all, embedder, weights: Weights,
+             scorers: dict[int, tuple[float, ...]] | None = None) -> dict[str, dict]:
+    """Scores on the tune half, the held-out half and all questions.
+
+    ``scorers`` maps a ViQuAD article to the scorer weights its questions are answered
+    with (fit without that article); ``None`` keeps ``weights.scorer``.
+    """
     rows = []
     for q, hits in zip(questions, hits_all, strict=True):
         text = _question_text(q)
         words = LIST_WORDS if is_list_question(text) else FACTOID_WORDS
         if hits:
-            c = compose(text, hits, embedder, max_words=words, weights=weights)
+            w = weights
+            if scorers is not None:
+                w = dataclasses.replace(weights, scorer=scorers[article_of(q)])
+            c = compose(text, hits, embedder, max_words=words, weights=w)
             sentences = [c.candidates[i].text for i in c.sentences]
         else:
             sentences = []
@@ -189,6 +207,8 @@ def _overrides(spec: str) -> dict:
         if name not in fields:
             raise SystemExit(f"unknown Weights field: {name}")
         kind = type(getattr(DEFAULT_WEIGHTS, name))
+        if name == "scorer":
+            raise SystemExit("the scorer is learned: see bench/train_answer_scorer.py")
         out[name] = kind(float(value)) if kind is not bool else value.lower() in ("1", "true")
     return out
 
@@ -208,10 +228,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--variant", action="append", default=[],
                         help="comma-separated overrides on top of the baseline")
     parser.add_argument("--out", type=Path, default=None, help="also write results as JSON")
+    parser.add_argument("--folds", type=int, default=18,
+                        help="scorer fit without each question's article: folds over articles")
+    parser.add_argument("--shipped", action="store_true",
+                        help="use the shipped scorer weights (in-sample on ViQuAD dev)")
     args = parser.parse_args(argv)
     require_data(VIQUAD)
 
     questions, hits_all, embedder = prepare(args.cache_dir, args.limit)
+    scorers = None
+    if not args.shipped:
+        from train_answer_scorer import build, held_out_weights
+
+        per_article = held_out_weights(build(questions, hits_all, embedder), args.folds)
+        scorers = {a: tuple(w) for a, w in per_article.items()}
     base = dataclasses.replace(DEFAULT_WEIGHTS, **_overrides(",".join(args.set)))
     print("| variant | tune: in answer / first / mean / p90 | held-out | all |")
     print("| --- | --- | --- | --- |")
@@ -219,7 +249,7 @@ def main(argv: list[str] | None = None) -> int:
     for spec in ["", *args.variant]:
         started = time.perf_counter()
         r = evaluate(questions, hits_all, embedder,
-                     dataclasses.replace(base, **_overrides(spec)))
+                     dataclasses.replace(base, **_overrides(spec)), scorers)
         results[spec or "baseline"] = r
         print(_row(spec or "baseline", r), f"({time.perf_counter() - started:.0f}s)"
               if os.environ.get("VNQA_BENCH_TIMING") else "", flush=True)
