@@ -17,8 +17,9 @@ import math
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
-import faiss
+import faiss as _faiss
 import numpy as np
 
 from index.atomic import atomic_write_bytes
@@ -31,6 +32,11 @@ _TRAIN_PER_LIST = 64  # training sample size per inverted list (FAISS wants >= 3
 # Saved files start with this and the store generation they mirror (8 bytes, little
 # endian), then FAISS's own serialization; files without it (older saves) load too.
 _MAGIC = b"VNQAGEN1"
+
+# faiss ships stubs that describe its SWIG classes only in part (no ``DirectMap``, no
+# keyword arguments, base-class attributes only), so the module is used untyped here.
+faiss: Any = _faiss
+FaissIndex = Any
 
 # Searches are one query each: OpenMP's fan-out over cores costs more than it saves and
 # makes concurrent requests contend; only IVF training (``_ivf``) uses every core.
@@ -48,7 +54,7 @@ class DenseIndex:
     def __init__(
         self,
         dimension: int,
-        index: faiss.Index | None = None,
+        index: FaissIndex | None = None,
         *,
         exact_max: int = DEFAULT_EXACT_MAX,
         nprobe: int = DEFAULT_NPROBE,
@@ -113,7 +119,7 @@ class DenseIndex:
         ]
         return np.concatenate(parts).astype(np.int64) if parts else np.zeros(0, np.int64)
 
-    def vectors(self, ids: Sequence[int]) -> np.ndarray:
+    def vectors(self, ids: Sequence[int] | np.ndarray) -> np.ndarray:
         """The stored vectors of ``ids`` (each must be held), as float32 rows."""
         keys = np.asarray(ids, dtype=np.int64)
         if len(keys) == 0:
@@ -131,7 +137,7 @@ class DenseIndex:
         if self.is_exact and len(self) > self.exact_max:
             self._fit()
 
-    def remove(self, ids: Sequence[int]) -> int:
+    def remove(self, ids: Sequence[int] | np.ndarray) -> int:
         """Remove vectors by chunk id; returns how many were removed."""
         if len(ids) == 0:
             return 0
@@ -191,11 +197,11 @@ class DenseIndex:
         return self.vectors(self.ids())
 
 
-def _flat(dimension: int) -> faiss.Index:
+def _flat(dimension: int) -> FaissIndex:
     return faiss.IndexIDMap2(faiss.IndexFlatIP(dimension))
 
 
-def _ivf(dimension: int, ids: np.ndarray, vectors: np.ndarray, nprobe: int) -> faiss.Index:
+def _ivf(dimension: int, ids: np.ndarray, vectors: np.ndarray, nprobe: int) -> FaissIndex:
     """An ``IndexIVFFlat`` (inner product, hash direct map) trained on and holding ``vectors``."""
     nlist = ivf_lists(len(vectors))
     index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dimension), dimension, nlist,

@@ -30,8 +30,8 @@ from models.vietnamese import split_sentences, syllables
 from service.answer_features import SCORER_WEIGHTS, features
 
 if TYPE_CHECKING:
-    from index.engine import SearchHit
-    from models.embeddings import Embedder
+    from index.records import SearchHit
+    from models.embedder_protocol import TextEmbedder as Embedder
 
 # Question phrasings that ask for several points rather than one fact.
 _LIST_QUESTION_RE = re.compile(

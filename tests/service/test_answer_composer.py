@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from index.documents import load_articles
+from index.article_files import load_articles
 from models.vietnamese import syllables
 from service.answer_composer import Candidate, is_list_question
 from service.answer_features import FEATURES, SCORER_WEIGHTS, features
-from service.api.schemas import SEED_QUESTION, AskResponse
 from service.chat import answer_pieces
+from service.schemas import SEED_QUESTION, AskResponse
 from tests.conftest import SEED_ARTICLE
 
 # The Secretary's distinct requests, from the article's closing section, each with the
