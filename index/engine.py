@@ -31,11 +31,12 @@ from index.chunking import chunk_article
 from index.dense import DenseIndex
 from index.documents import Article
 from index.errors import DiskFullError, IndexMismatchError, IndexReadOnlyError
-from index.fusion import convex_fusion, reciprocal_rank_fusion
+from index.fusion import fuse_hybrid
 from index.process_lock import acquire_lock, release_lock
 from index.records import (
     DB_FILE,
     DENSE_FILE,
+    BackendStatus,
     IndexOptions,
     IndexStats,
     IngestResult,
@@ -519,16 +520,9 @@ class ArticleIndex:
                       if mode in ("hybrid", "bm25") else [])
             dense_rank = {cid: r for r, (cid, _) in enumerate(dense, start=1)}
             sparse_rank = {cid: r for r, (cid, _) in enumerate(sparse, start=1)}
-            if mode == "hybrid" and self._fusion == "convex":
-                ranked = convex_fusion(
-                    [dense, sparse], weights=[self._dense_weight, 1.0 - self._dense_weight],
-                )[:top_k]
-            elif mode == "hybrid":
-                ranked = reciprocal_rank_fusion(
-                    [[c for c, _ in dense], [c for c, _ in sparse]], k=self._rrf_k,
-                    weights=[self._dense_weight, 1.0 - self._dense_weight])[:top_k]
-            else:
-                ranked = (dense if mode == "dense" else sparse)[:top_k]
+            ranked = fuse_hybrid(dense, sparse, mode=mode, fusion=self._fusion,
+                                 dense_weight=self._dense_weight, rrf_k=self._rrf_k,
+                                 top_k=top_k)
             chunks = self._store.chunks(cid for cid, _ in ranked)
         articles = self._store.article_meta(c.article_id for c in chunks.values())
         hits = []
@@ -560,6 +554,12 @@ class ArticleIndex:
         articles, chunks = self._store.counts()
         return IndexStats(articles, chunks, self.embedder.name, self.embedder.dimension,
                           self.embedder.fingerprint)
+
+    def backends(self) -> list[BackendStatus]:
+        """Where articles and chunks live: both in this process, reachable while open."""
+        where = str(self.directory)
+        return [BackendStatus("articles", "sqlite", where, True),
+                BackendStatus("chunks", "embedded", where, True)]
 
 
 def _hit(chunk: ChunkRow, article: ArticleRow | None, score: float,

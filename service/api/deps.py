@@ -11,7 +11,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from index.engine import ArticleIndex
+from index.backends import SearchIndex
 from service.answering import Answerer
 from service.api.errors import ApiError
 from service.api.offload import Offload, make_offloads
@@ -32,7 +32,7 @@ def get_runtime(request: Request) -> Runtime:
     return runtime
 
 
-def get_index(runtime: Annotated[Runtime, Depends(get_runtime)]) -> ArticleIndex:
+def get_index(runtime: Annotated[Runtime, Depends(get_runtime)]) -> SearchIndex:
     """The article index."""
     return runtime.index
 
@@ -61,7 +61,7 @@ def get_write_offload(request: Request) -> Offload:
 
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
-IndexDep = Annotated[ArticleIndex, Depends(get_index)]
+IndexDep = Annotated[SearchIndex, Depends(get_index)]
 AnswererDep = Annotated[Answerer, Depends(get_answerer)]
 OffloadDep = Annotated[Offload, Depends(get_offload)]
 WriteOffloadDep = Annotated[Offload, Depends(get_write_offload)]
