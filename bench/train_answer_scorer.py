@@ -58,8 +58,9 @@ def build(questions, hits_all, embedder):
         text = unicodedata.normalize("NFC", q.text).strip()
         cands = candidates_of(hits)
         if not cands:
-            rows.append((article_of(q.paragraph_id), np.zeros((0, len(FEATURES))),
-                         np.zeros(0), cands))
+            rows.append(
+                (article_of(q.paragraph_id), np.zeros((0, len(FEATURES))), np.zeros(0), cands)
+            )
             continue
         query = embedder.embed_queries([text])[0]
         vectors = embedder.embed_passages([c.text for c in cands])
@@ -112,9 +113,14 @@ def held_out_weights(rows, folds: int = 18, l2: float = 0.1) -> dict[int, np.nda
 def hand_scores(x: np.ndarray) -> np.ndarray:
     """The previous hand-tuned score, rebuilt from the features (for comparison)."""
     col = {name: i for i, name in enumerate(FEATURES)}
-    return (0.6 * x[:, col["dense_spread"]] + 0.4 * x[:, col["lexical"]]
-            + 0.2 * x[:, col["rank_prior"]] + 0.1 * x[:, col["number_match"]]
-            + 0.1 * x[:, col["time_match"]] + 0.2 * x[:, col["fresh"]])
+    return (
+        0.6 * x[:, col["dense_spread"]]
+        + 0.4 * x[:, col["lexical"]]
+        + 0.2 * x[:, col["rank_prior"]]
+        + 0.1 * x[:, col["number_match"]]
+        + 0.1 * x[:, col["time_match"]]
+        + 0.2 * x[:, col["fresh"]]
+    )
 
 
 def accuracy(rows, scorer) -> dict[str, float]:
@@ -142,18 +148,24 @@ def main(argv: list[str] | None = None) -> int:
     rows = build(questions, hits_all, embedder)
     n = len(rows)
     reachable = sum(bool(len(y) and y.any()) for _, _, y, _ in rows)
-    print(f"{n} questions; gold in some candidate sentence of the top-5 passages: "
-          f"{100.0 * reachable / n:.1f}%")
+    print(
+        f"{n} questions; gold in some candidate sentence of the top-5 passages: "
+        f"{100.0 * reachable / n:.1f}%"
+    )
 
     per_article = held_out_weights(rows, args.folds, args.l2)
     held = [x @ per_article[a] for a, x, _, _ in rows]
     hand = accuracy(rows, hand_scores)
     it = iter(held)
     learned = accuracy(rows, lambda x: next(it))
-    print(f"hand-tuned scorer: gold in best sentence {hand['top1']:.1f}%, "
-          f"in best two {hand['top2']:.1f}%")
-    print(f"learned scorer, {args.folds}-fold by article (held out): gold in best sentence "
-          f"{learned['top1']:.1f}%, in best two {learned['top2']:.1f}%")
+    print(
+        f"hand-tuned scorer: gold in best sentence {hand['top1']:.1f}%, "
+        f"in best two {hand['top2']:.1f}%"
+    )
+    print(
+        f"learned scorer, {args.folds}-fold by article (held out): gold in best sentence "
+        f"{learned['top1']:.1f}%, in best two {learned['top2']:.1f}%"
+    )
     if args.print_weights:
         w = fit(rows, args.l2)
         print("SCORER_WEIGHTS = np.array([")

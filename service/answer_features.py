@@ -23,9 +23,7 @@ if TYPE_CHECKING:
     from service.answer_composer import Candidate
 
 # What the question asks for.
-_NUMBER_Q_RE = re.compile(
-    r"bao nhiêu|\bmấy\b|tỉ lệ|tỷ lệ|số lượng|diện tích|dân số", re.IGNORECASE
-)
+_NUMBER_Q_RE = re.compile(r"bao nhiêu|\bmấy\b|tỉ lệ|tỷ lệ|số lượng|diện tích|dân số", re.IGNORECASE)
 _TIME_Q_RE = re.compile(
     r"năm nào|khi nào|bao giờ|năm bao|thời gian nào|thời điểm nào|ngày nào|tháng nào"
     r"|thế kỷ nào|thế kỉ nào|giai đoạn nào|lúc nào|vào năm|năm mấy",
@@ -81,32 +79,34 @@ FEATURES = (
 )
 """Feature names, in column order."""
 
-SCORER_WEIGHTS = np.array([
-    +0.9444,  # dense_spread
-    +0.8450,  # dense_gap
-    +1.1722,  # lexical
-    +0.6760,  # lexical_gap
-    +1.7319,  # coverage
-    +0.2678,  # bigram_coverage
-    +0.9323,  # fresh
-    +0.9997,  # rank_prior
-    +0.4076,  # top_passage
-    +0.2315,  # log_length
-    +0.0662,  # first_in_passage
-    +0.2800,  # prev_lexical
-    -0.0380,  # next_lexical
-    +0.3638,  # prev_dense
-    +0.3142,  # best_lexical
-    +0.5382,  # best_dense
-    +0.6991,  # after_best_lexical
-    +0.5969,  # number_match
-    +0.8741,  # time_match
-    +0.6059,  # person_match
-    +0.3414,  # place_match
-    +0.3366,  # name_match
-    +0.4854,  # why_match
-    -0.0465,  # number_any
-])
+SCORER_WEIGHTS = np.array(
+    [
+        +0.9444,  # dense_spread
+        +0.8450,  # dense_gap
+        +1.1722,  # lexical
+        +0.6760,  # lexical_gap
+        +1.7319,  # coverage
+        +0.2678,  # bigram_coverage
+        +0.9323,  # fresh
+        +0.9997,  # rank_prior
+        +0.4076,  # top_passage
+        +0.2315,  # log_length
+        +0.0662,  # first_in_passage
+        +0.2800,  # prev_lexical
+        -0.0380,  # next_lexical
+        +0.3638,  # prev_dense
+        +0.3142,  # best_lexical
+        +0.5382,  # best_dense
+        +0.6991,  # after_best_lexical
+        +0.5969,  # number_match
+        +0.8741,  # time_match
+        +0.6059,  # person_match
+        +0.3414,  # place_match
+        +0.3366,  # name_match
+        +0.4854,  # why_match
+        -0.0465,  # number_any
+    ]
+)
 """Linear weights over :data:`FEATURES`, fit on all 2,285 ViQuAD dev questions by
 ``bench/train_answer_scorer.py --print-weights`` (default L2 0.1)."""
 
@@ -166,9 +166,7 @@ def features(
     """
     n = len(candidates)
     asked = {s.casefold() for s in question_syllables}
-    content = [s for s in question_syllables if s not in QUESTION_WORDS] or list(
-        question_syllables
-    )
+    content = [s for s in question_syllables if s not in QUESTION_WORDS] or list(question_syllables)
     raw_lexical, idf = lexical_scores(candidates, content)
     top_lexical = float(raw_lexical.max()) if n else 0.0
     lexical = raw_lexical / top_lexical if top_lexical > 0 else raw_lexical
@@ -196,6 +194,7 @@ def features(
         next_same = i + 1 < n and candidates[i + 1].passage == c.passage
         digits = _new_digits(c.syllables, asked)
         capitals = _new_capitals(c.text, asked)
+        dated = _TIME_WORD_RE.search(c.text)
         out[i] = (
             dense[i],
             10.0 * (float(cosines[i]) - float(cosines.max())),
@@ -215,8 +214,7 @@ def features(
             float(i == best_dense),
             float(prev_same and i - 1 == best_lex),
             float(number_q and digits),
-            float(time_q and (bool(_YEAR_RE.search(c.text)) and digits
-                              or bool(_TIME_WORD_RE.search(c.text)) and digits)),
+            float(time_q and digits and bool(_YEAR_RE.search(c.text) or dated)),
             float(person_q and capitals),
             float(place_q and (capitals or bool(_PLACE_CUE_RE.search(c.text)))),
             float(name_q and (capitals or bool(_QUOTE_RE.search(c.text)))),
