@@ -32,6 +32,7 @@ from index.dense import DenseIndex
 from index.documents import Article
 from index.errors import DiskFullError, IndexMismatchError, IndexReadOnlyError
 from index.fusion import fuse_hybrid
+from index.pipeline import prefetch
 from index.process_lock import acquire_lock, release_lock
 from index.records import (
     DB_FILE,
@@ -342,11 +343,13 @@ class ArticleIndex:
         """
         self._require_writable()
         results: list[IngestResult] = []
-        group: dict[str, Article] = {}
+        group: dict[str, tuple[Article, list[NewChunk]]] = {}
         limit = self._group_limit()
-        for article in articles:
+        # Chunking runs in a thread ahead of the embedding (index/pipeline.py): the
+        # sentence splitter holds the GIL while the model releases it.
+        for article, chunks in prefetch(articles, lambda a: (a, self._chunk(a))):
             group.pop(article.id, None)  # a repeated id within a batch: the last one wins
-            group[article.id] = article
+            group[article.id] = (article, chunks)
             if len(group) >= limit:
                 results.extend(self._add_group(list(group.values())))
                 if progress:
@@ -369,8 +372,7 @@ class ArticleIndex:
         articles, _ = self._store.counts()
         return max(_COMMIT_EVERY, min(_COMMIT_MAX, articles // _GROWTH_DIVISOR))
 
-    def _add_group(self, articles: list[Article]) -> list[IngestResult]:
-        chunked = [(a, self._chunk(a)) for a in articles]
+    def _add_group(self, chunked: list[tuple[Article, list[NewChunk]]]) -> list[IngestResult]:
         texts = [c.text for _, chunks in chunked for c in chunks]
         # Embedding is the slow part and happens outside the lock: searches go on. The
         # whole group in one call lets the embedder batch by length and run batches in

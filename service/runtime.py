@@ -23,6 +23,7 @@ from service.core.config import Settings
 from service.instrumentation import ModelMetrics, timed_embedder, timed_summarizer
 from service.query_memo import QueryMemo
 from service.sentence_vectors import SentenceVectors
+from service.summary_cache import CachedSummarizer, SummaryCache
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +38,7 @@ class Runtime:
     summarizer_choice: SummarizerChoice
     answerer: Answerer
     model_metrics: ModelMetrics = field(default_factory=ModelMetrics)
+    summary_cache: SummaryCache | None = None
 
     @property
     def summarizer(self) -> Summarizer:
@@ -47,6 +49,8 @@ class Runtime:
         """Flush and close the index (and the answerer's sentence vectors)."""
         self.answerer.close()
         self.index.close()
+        if self.summary_cache is not None:
+            self.summary_cache.close()
 
 
 def load_embedder_from(settings: Settings) -> TextEmbedder:
@@ -142,15 +146,20 @@ def build_summarizer_from(
     choice = build_summarizer(
         settings.summarizer,
         settings.summarizer_model,
+        num_beams=settings.summarizer_beams,
         hub_probe_timeout_s=settings.hub_probe_timeout_s,
+        backend=settings.summarizer_backend,
+        models_dir=settings.models_dir,
+        long_input=settings.summarizer_long_input,
         embed_fn=embedder.embed_passages if embedder is not None else None,
         embed_query_fn=embedder.embed_queries if embedder is not None else None,
     )
     summarizer = choice.summarizer
     logger.info(
-        "summarizer: %s (%s), requested %s in %.1fs%s",
+        "summarizer: %s (%s%s), requested %s in %.1fs%s",
         summarizer.method,
         summarizer.model_name,
+        f", {summarizer.variant}" if hasattr(summarizer, "variant") else "",
         choice.requested,
         time.perf_counter() - started,
         f"; fell back because {choice.fallback_reason}" if choice.fallback_reason else "",
@@ -177,10 +186,18 @@ def build_runtime(settings: Settings, *, embedder: TextEmbedder | None = None) -
     except BaseException:
         index.close()
         raise
+    summarizer: Any = choice.summarizer
+    summary_cache = None
+    if summarizer.method == "abstractive" and settings.summary_cache_entries > 0:
+        # Generations are seconds each; extractive summaries cost less than a lookup.
+        summary_cache = SummaryCache(
+            settings.data_dir / "summary_cache.sqlite", settings.summary_cache_entries
+        )
+        summarizer = CachedSummarizer(summarizer, summary_cache)
     answerer = Answerer(
         index,
         embed,
-        timed_summarizer(choice.summarizer, model_metrics),
+        timed_summarizer(summarizer, model_metrics),
         default_max_words=settings.summary_max_words,
         list_max_words=settings.answer_list_max_words,
         sentence_embedder=SentenceVectors(embed, settings.data_dir / "sentence_vectors.sqlite"),
@@ -192,4 +209,5 @@ def build_runtime(settings: Settings, *, embedder: TextEmbedder | None = None) -
         summarizer_choice=choice,
         answerer=answerer,
         model_metrics=model_metrics,
+        summary_cache=summary_cache,
     )

@@ -454,6 +454,11 @@ class SummarizerHealth(BaseModel):
     method: Literal["abstractive", "extractive"]
     model: str
     requested: str = Field(description="Loại đã cấu hình: auto, seq2seq hoặc extractive.")
+    backend: str | None = Field(
+        None,
+        description="Cách chạy mô hình seq2seq: ctranslate2-int8 hoặc torch-fp32 "
+        "(null với tóm tắt trích xuất).",
+    )
     fallback_reason: str | None = Field(description="Lý do chuyển sang trích xuất, nếu có.")
 
 
@@ -518,6 +523,7 @@ class HealthResponse(BaseModel):
                     method=summarizer.method,
                     model=summarizer.model_name,
                     requested=str(choice.requested),
+                    backend=getattr(summarizer, "variant", None),
                     fallback_reason=choice.fallback_reason,
                 ),
             ),

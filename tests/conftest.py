@@ -116,10 +116,13 @@ def make_runtime(embedder, tmp_path_factory: pytest.TempPathFactory):
     from service.runtime import build_runtime
 
     built = []
+    # The runtime gets the session embedder; its models folder only receives seq2seq
+    # conversions (CTranslate2 copies of the tiny test model), kept out of .models.
+    converted = tmp_path_factory.mktemp("runtime-models")
 
     def make(**overrides):
         overrides.setdefault("data_dir", tmp_path_factory.mktemp("vnqa-data"))
-        overrides.setdefault("models_dir", MODELS_DIR)
+        overrides.setdefault("models_dir", converted)
         overrides.setdefault("summarizer", "extractive")
         runtime = build_runtime(Settings(_env_file=None, **overrides), embedder=embedder)
         built.append(runtime)

@@ -14,7 +14,7 @@ from fastapi import Depends, Request
 from index.backends import SearchIndex
 from service.answering import Answerer
 from service.api.errors import ApiError
-from service.api.offload import Offload, make_offloads
+from service.api.offload import LANE_ATTRS, Lanes, Offload, install_lanes, make_offloads
 from service.core.config import Settings
 from service.runtime import Runtime
 
@@ -42,26 +42,32 @@ def get_answerer(runtime: Annotated[Runtime, Depends(get_runtime)]) -> Answerer:
     return runtime.answerer
 
 
-def _lanes(request: Request) -> tuple[Offload, Offload]:
+def _lanes(request: Request) -> Lanes:
     state = request.app.state
-    if getattr(state, "offload", None) is None or getattr(state, "write_offload", None) is None:
-        state.offload, state.write_offload = make_offloads(state.settings)
-    return state.offload, state.write_offload
+    if any(getattr(state, attr, None) is None for attr in LANE_ATTRS.values()):
+        install_lanes(state, make_offloads(state.settings))
+    return Lanes(**{name: getattr(state, attr) for name, attr in LANE_ATTRS.items()})
+
+
+def get_search_offload(request: Request) -> Offload:
+    """The app's offloader for searches (interactive; created on first use if needed)."""
+    return _lanes(request).search
 
 
 def get_offload(request: Request) -> Offload:
     """The app's bounded offloader for inference (created on first use if start-up did not)."""
-    return _lanes(request)[0]
+    return _lanes(request).inference
 
 
 def get_write_offload(request: Request) -> Offload:
     """The app's single-worker offloader for index writes."""
-    return _lanes(request)[1]
+    return _lanes(request).write
 
 
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 IndexDep = Annotated[SearchIndex, Depends(get_index)]
 AnswererDep = Annotated[Answerer, Depends(get_answerer)]
+SearchOffloadDep = Annotated[Offload, Depends(get_search_offload)]
 OffloadDep = Annotated[Offload, Depends(get_offload)]
 WriteOffloadDep = Annotated[Offload, Depends(get_write_offload)]

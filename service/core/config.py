@@ -44,6 +44,27 @@ class Settings(BaseSettings):
     summarizer_model: str = Field(
         DEFAULT_SUMMARIZER_MODEL, description="Hub id or local folder of a seq2seq model."
     )
+    summarizer_backend: Literal["auto", "ctranslate2", "torch"] = Field(
+        "auto",
+        description="How a seq2seq model runs: ctranslate2 (converted once to int8 under "
+        "VNQA_MODELS_DIR/ct2/), torch (transformers, fp32), or auto (ctranslate2 when the "
+        "checkpoint converts, torch otherwise).",
+    )
+    summarizer_beams: int = Field(
+        4, ge=1, le=16, description="Beam width of seq2seq summaries (streamed text is greedy)."
+    )
+    summarizer_long_input: Literal["select", "split"] = Field(
+        "select",
+        description="An input over the seq2seq window: select (the lead plus the most central "
+        "sentences that fit, one generation) or split (summarize every part, then combine).",
+    )
+    summary_cache_entries: int = Field(
+        2000,
+        ge=0,
+        le=1_000_000,
+        description="Seq2seq summaries remembered in data_dir/summary_cache.sqlite, keyed by "
+        "input, model, length and question; the least recently used go first; 0 turns it off.",
+    )
     summary_max_words: int = Field(80, ge=5, le=1000)
     answer_list_max_words: int = Field(
         160,
