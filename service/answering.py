@@ -19,7 +19,7 @@ from models.vietnamese import normalize
 from service.answer_composer import compose, is_list_question
 
 if TYPE_CHECKING:
-    from index.engine import ArticleIndex
+    from index.backends import SearchIndex
     from models.embedder_protocol import TextEmbedder as Embedder
     from models.summarization.base import Summarizer
 
@@ -115,7 +115,7 @@ class Answer:
 
 
 class Answerer:
-    """Retrieve, compose and write answers over one :class:`ArticleIndex`.
+    """Retrieve, compose and write answers over one index (:class:`~index.backends.SearchIndex`).
 
     One pipeline serves every interface (``/v1/ask``, chat, MCP, CLI): :meth:`draft`
     normalizes the question once, searches, and lets the composer pick the sentences;
@@ -124,7 +124,7 @@ class Answerer:
 
     def __init__(
         self,
-        index: ArticleIndex,
+        index: SearchIndex,
         embedder: Embedder,
         summarizer: Summarizer,
         *,

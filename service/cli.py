@@ -489,6 +489,7 @@ def stats() -> None:
 @models_app.command("prepare")
 def models_prepare() -> None:
     """Resolve (or build) the embedder and try the summarizer; say where each came from."""
+    from models.summarization.seq2seq import Seq2SeqSummarizer
     from service.runtime import build_summarizer_from, load_embedder_from
 
     with _expected_errors():
@@ -508,11 +509,53 @@ def models_prepare() -> None:
         f"[bold]Summarizer:[/] {summarizer.model_name} (requested: {choice.requested})",
         highlight=False,
     )
-    if summarizer.method == "abstractive":
-        console.print("Summaries will be [green]abstractive[/] (seq2seq).")
+    if isinstance(summarizer, Seq2SeqSummarizer):
+        console.print(
+            f"Summaries will be [green]abstractive[/] (seq2seq on {summarizer.variant}).",
+            highlight=False,
+        )
     else:
         reason = choice.fallback_reason or f"VNQA_SUMMARIZER={settings.summarizer}"
         console.print(f"Summaries will be [yellow]extractive[/] because {reason}.", highlight=False)
+
+
+@models_app.command("import")
+def models_import(
+    path: Annotated[
+        Path, typer.Argument(help="A checkpoint folder, or a .tar, .tar.gz or .zip of one.")
+    ],
+    replace: Annotated[
+        bool, typer.Option("--replace", help="Install over a model of the same name.")
+    ] = False,
+) -> None:
+    """Install a seq2seq checkpoint brought from elsewhere (no network needed) and convert it.
+
+    The checkpoint is checked (config, weights, tokenizer), installed as
+    VNQA_MODELS_DIR/<folder name> and converted to CTranslate2 int8 unless
+    VNQA_SUMMARIZER_BACKEND=torch; VNQA_SUMMARIZER_MODEL=<folder name> then selects it.
+    """
+    from models.summarization.checkpoint import import_checkpoint
+    from models.summarization.factory import prepare_ctranslate2
+
+    with _expected_errors():
+        settings = _settings()
+        with console.status(f"Checking and installing {path}..."):
+            info = import_checkpoint(path, settings.models_dir, replace=replace)
+        console.print(
+            f"[bold]Installed:[/] {info.model_type} checkpoint at {info.folder}", highlight=False
+        )
+        if settings.summarizer_backend != "torch":
+            try:
+                with console.status("Converting to CTranslate2 int8..."):
+                    converted = prepare_ctranslate2(info.folder, settings.models_dir)
+                console.print(f"[bold]Converted:[/] {converted}", highlight=False)
+            except ModelNotAvailableError as exc:
+                if settings.summarizer_backend == "ctranslate2":
+                    raise
+                console.print(f"[yellow]Runs on torch:[/] {exc}", highlight=False)
+    console.print(
+        f"Select it with [bold]VNQA_SUMMARIZER_MODEL={info.name}[/]", highlight=False
+    )
 
 
 if __name__ == "__main__":  # pragma: no cover
@@ -559,7 +602,7 @@ def resummarize(
         embedder = load_embedder_from(settings)
         index = open_index(settings, embedder)
         try:
-            store = SqliteSummaryStore(index.store)
+            store = SqliteSummaryStore(index.store)  # type: ignore[attr-defined]  # embedded backend
             choice = build_summarizer_from(settings, embedder)
             store.mark_stale(summarizer_key(choice.summarizer))
             queued = store.requeue(which)  # type: ignore[arg-type]

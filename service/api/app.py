@@ -14,7 +14,7 @@ from service.api.background import install_activity, start_background_work
 from service.api.body_limit import BodySizeLimitMiddleware
 from service.api.errors import ERROR_RESPONSES, install_error_handlers
 from service.api.observability import install_observability
-from service.api.offload import make_offloads
+from service.api.offload import install_lanes, make_offloads
 from service.api.routes import (
     admin,
     articles,
@@ -67,9 +67,9 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         metrics = getattr(app.state, "metrics", None)
-        app.state.offload, app.state.write_offload = make_offloads(
+        install_lanes(app.state, make_offloads(
             settings, metrics.observe_inference if metrics is not None else None
-        )
+        ))
         owned: Runtime | None = None
         if app.state.runtime is None:
             logger.info("building runtime (data dir %s)", settings.data_dir)
@@ -84,6 +84,7 @@ def create_app(
             # Graceful shutdown: let running writes (and reads) finish before closing.
             await app.state.write_offload.drain()
             await app.state.offload.drain()
+            await app.state.search_offload.drain()
             # Closing checkpoints the write-ahead log into the main file.
             if owned is not None:
                 await anyio.to_thread.run_sync(owned.close)

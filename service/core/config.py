@@ -44,6 +44,27 @@ class Settings(BaseSettings):
     summarizer_model: str = Field(
         DEFAULT_SUMMARIZER_MODEL, description="Hub id or local folder of a seq2seq model."
     )
+    summarizer_backend: Literal["auto", "ctranslate2", "torch"] = Field(
+        "auto",
+        description="How a seq2seq model runs: ctranslate2 (converted once to int8 under "
+        "VNQA_MODELS_DIR/ct2/), torch (transformers, fp32), or auto (ctranslate2 when the "
+        "checkpoint converts, torch otherwise).",
+    )
+    summarizer_beams: int = Field(
+        4, ge=1, le=16, description="Beam width of seq2seq summaries (streamed text is greedy)."
+    )
+    summarizer_long_input: Literal["select", "split"] = Field(
+        "select",
+        description="An input over the seq2seq window: select (the lead plus the most central "
+        "sentences that fit, one generation) or split (summarize every part, then combine).",
+    )
+    summary_cache_entries: int = Field(
+        2000,
+        ge=0,
+        le=1_000_000,
+        description="Seq2seq summaries remembered in data_dir/summary_cache.sqlite, keyed by "
+        "input, model, length and question; the least recently used go first; 0 turns it off.",
+    )
     summary_max_words: int = Field(80, ge=5, le=1000)
     answer_list_max_words: int = Field(
         160,
@@ -83,6 +104,33 @@ class Settings(BaseSettings):
     )
     ivf_nprobe: int = Field(
         64, ge=1, le=4096, description="IVF lists searched per query (more: slower, better recall)."
+    )
+
+    # Shared backends for several replicas (docs/scaleout.md); unset: everything embedded.
+    index_backend: Literal["embedded", "milvus"] = Field(
+        "embedded",
+        description="embedded: FAISS + BM25 in this process (one process per data folder); "
+        "milvus: the chunks' vectors and keywords in Milvus, shared by any number of replicas.",
+    )
+    milvus_uri: str = Field(
+        "./data/milvus.db",
+        description="A local path (Milvus Lite, in-process) or http(s)://host:port (a server).",
+    )
+    milvus_token: str | None = Field(None, description="Milvus `user:password` or API key.",
+                                     repr=False)
+    milvus_collection: str = Field("vnqa_chunks", pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,254}$")
+    database_url: str | None = Field(
+        None,
+        description="postgresql://user:pass@host/db keeps the articles in PostgreSQL (shared "
+        "by replicas); unset: SQLite under VNQA_DATA_DIR.",
+        repr=False,
+    )
+    database_pool_max: int = Field(
+        8, ge=1, le=256, description="PostgreSQL connections per process."
+    )
+    backend_timeout_s: float = Field(
+        5.0, gt=0, le=120,
+        description="How long a call to a shared backend may take before the request gets 503.",
     )
 
     # Network probe to the model hub, bounded so start-up never stalls.
@@ -146,6 +194,13 @@ class Settings(BaseSettings):
     log_format: Literal["json", "text"] = Field(
         "json", description="`vnqa serve` logs: one JSON object a line, or readable text."
     )
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("postgresql://", "postgres://")):
+            raise ValueError("VNQA_DATABASE_URL must start with postgresql://")
+        return value or None
 
     @field_validator("api_keys")
     @classmethod
