@@ -15,6 +15,7 @@ lending it, so the store recovers by itself once the server is back.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -48,6 +49,36 @@ MIGRATIONS: tuple[str, ...] = (
         text TEXT NOT NULL
     );
     CREATE INDEX vnqa_chunks_article ON vnqa_chunks(article_id, position);
+    """,
+    # 2: stored summaries and their work queue (index/pg_summary_store.py). Triggers
+    # queue a summary in the transaction that stores or changes an article; a claim is
+    # a lease (claimed_by, claimed_until) that lapses if its replica dies.
+    """
+    CREATE TABLE vnqa_summaries (
+        article_id TEXT PRIMARY KEY REFERENCES vnqa_articles(id) ON DELETE CASCADE,
+        status TEXT NOT NULL, revision INTEGER NOT NULL DEFAULT 1, text TEXT,
+        method TEXT, model TEXT, summarizer TEXT, max_words INTEGER, error TEXT,
+        queued_at TEXT NOT NULL, made_at TEXT,
+        claimed_by TEXT, claimed_until TIMESTAMPTZ
+    );
+    CREATE INDEX vnqa_summaries_status ON vnqa_summaries(status, queued_at, article_id);
+    CREATE FUNCTION vnqa_summary_queue() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        INSERT INTO vnqa_summaries(article_id, status, queued_at)
+        VALUES (NEW.id, 'pending', NEW.updated_at)
+        ON CONFLICT (article_id) DO UPDATE SET status = 'pending',
+            revision = vnqa_summaries.revision + 1, error = NULL,
+            queued_at = excluded.queued_at, claimed_by = NULL, claimed_until = NULL;
+        RETURN NULL;
+    END $$;
+    CREATE TRIGGER vnqa_summaries_article_added AFTER INSERT ON vnqa_articles
+        FOR EACH ROW EXECUTE FUNCTION vnqa_summary_queue();
+    CREATE TRIGGER vnqa_summaries_article_changed AFTER UPDATE OF title, text ON vnqa_articles
+        FOR EACH ROW WHEN (OLD.text IS DISTINCT FROM NEW.text
+                           OR OLD.title IS DISTINCT FROM NEW.title)
+        EXECUTE FUNCTION vnqa_summary_queue();
+    INSERT INTO vnqa_summaries(article_id, status, queued_at)
+        SELECT id, 'pending', updated_at FROM vnqa_articles;
     """,
 )
 _MIGRATION_LOCK = 0x766E7161  # "vnqa": one replica migrates at a time
@@ -108,6 +139,10 @@ class PgArticleStore:
                 f"{self.where} did not answer within {self.timeout_s:g} s ({_first_line(exc)}); "
                 "retry when it is back"
             ) from exc
+
+    def transaction(self) -> contextlib.AbstractContextManager[psycopg.Cursor]:
+        """A cursor in one transaction (for the summary store sharing this pool)."""
+        return self._tx()
 
     def migrate(self) -> int:
         """Apply the migrations this database lacks; returns how many ran."""

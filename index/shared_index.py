@@ -111,6 +111,11 @@ class SharedIndex:
             raise
         return index
 
+    @property
+    def store(self) -> Any:
+        """The article store (its summary store lives beside it: index.summary_store)."""
+        return self._store
+
     def _model_meta(self) -> dict[str, str]:
         return {
             "embedding_model": self.embedder.name,

@@ -1,8 +1,9 @@
 """Stored article summaries and the queue of articles waiting for one.
 
 :class:`SummaryStore` is the interface the service codes against; :class:`SqliteSummaryStore`
-keeps it in the article store's SQLite file. A PostgreSQL backend implements the same
-methods (``claim`` with ``SELECT … FOR UPDATE SKIP LOCKED``).
+keeps it in the article store's SQLite file; :class:`index.pg_summary_store.PgSummaryStore`
+in PostgreSQL (``claim`` with ``SELECT … FOR UPDATE SKIP LOCKED`` and a lease).
+:func:`summary_store_for` picks the one that fits an article store.
 
 Every article has one summary row. SQLite triggers add it (``pending``) in the same
 transaction that stores the article, and reset it to ``pending`` when a replacement
@@ -100,7 +101,7 @@ class MadeSummary:
 
 
 class SummaryStore(Protocol):
-    """Summary storage and its work queue (SQLite here; PostgreSQL in issue 13)."""
+    """Summary storage and its work queue (SQLite here; PostgreSQL in index/pg_summary_store)."""
 
     def claim(self, limit: int) -> list[SummaryJob]:
         """Up to ``limit`` pending articles, oldest first, that no worker holds."""
@@ -327,6 +328,21 @@ class SqliteSummaryStore:
             article, summary = ArticleRow(*row[:10]), row[10:]
             out.append((article, StoredSummary(*summary) if summary[0] is not None else None))
         return out
+
+
+def summary_store_for(store: object, *, lease_s: float = 600.0) -> SummaryStore | None:
+    """The summary store beside ``store``'s articles (SQLite or PostgreSQL), or None when
+    that article store keeps no summaries. ``lease_s``: how long a PostgreSQL claim lasts
+    before another replica may take the job over."""
+    if isinstance(store, ArticleStore):
+        return SqliteSummaryStore(store)
+    if type(store).__module__ == "index.pg_store":  # psycopg is an optional extra
+        from index.pg_store import PgArticleStore
+        from index.pg_summary_store import PgSummaryStore
+
+        if isinstance(store, PgArticleStore):
+            return PgSummaryStore(store, lease_s=lease_s)
+    return None
 
 
 def _create(db: sqlite3.Connection) -> None:

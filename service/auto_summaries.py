@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from index.errors import DiskFullError
+from index.errors import BackendUnavailableError, DiskFullError
 from index.summary_store import MadeSummary, StoredSummary, SummaryJob, SummaryStore
 from models.summarization.base import Summary, with_headline
 
@@ -121,6 +121,9 @@ class AutoSummaries:
                 done = self.run_once()
             except DiskFullError as exc:
                 logger.warning("summaries wait for disk space: %s", exc)
+                done = 0
+            except BackendUnavailableError as exc:  # a shared database away: retry later
+                logger.warning("summaries wait for the database: %s", exc)
                 done = 0
             except Exception:  # never let one bad batch end the worker
                 logger.exception("summary worker batch failed")

@@ -567,11 +567,13 @@ if __name__ == "__main__":  # pragma: no cover
 
 def _summarize_pending(settings: Settings, index: Any, embedder: Any) -> int:
     """Summarize every queued article in-line, with a progress bar; returns how many."""
-    from index.summary_store import SqliteSummaryStore
+    from index.summary_store import summary_store_for
     from service.auto_summaries import AutoSummaries
     from service.runtime import build_summarizer_from
 
-    store = SqliteSummaryStore(index.store)
+    store = summary_store_for(getattr(index, "store", None), lease_s=settings.summary_lease_s)
+    if store is None:
+        return 0
     pending = store.status_counts().get("pending", 0)
     if not pending:
         return 0
@@ -591,7 +593,7 @@ def resummarize(
     ] = "stale",
 ) -> None:
     """Redo stored summaries with the configured summarizer (stale ones by default)."""
-    from index.summary_store import SqliteSummaryStore
+    from index.summary_store import summary_store_for
     from service.auto_summaries import summarizer_key
     from service.runtime import build_summarizer_from, load_embedder_from, open_index
 
@@ -602,7 +604,11 @@ def resummarize(
         embedder = load_embedder_from(settings)
         index = open_index(settings, embedder)
         try:
-            store = SqliteSummaryStore(index.store)  # type: ignore[attr-defined]  # embedded backend
+            store = summary_store_for(
+                getattr(index, "store", None), lease_s=settings.summary_lease_s
+            )
+            if store is None:
+                raise typer.BadParameter("this index backend keeps no stored summaries")
             choice = build_summarizer_from(settings, embedder)
             store.mark_stale(summarizer_key(choice.summarizer))
             queued = store.requeue(which)  # type: ignore[arg-type]

@@ -15,7 +15,7 @@ from typing import Any
 
 from index.backends import MilvusConfig, SearchIndex, open_embedded, open_milvus
 from index.store import ArticleStore
-from index.summary_store import SqliteSummaryStore, SummaryStore
+from index.summary_store import SqliteSummaryStore, SummaryStore, summary_store_for
 from models.embedder_protocol import TextEmbedder
 from models.embeddings import load_embedder
 from models.summarization.base import Summarizer
@@ -212,10 +212,8 @@ def build_runtime(settings: Settings, *, embedder: TextEmbedder | None = None) -
         list_max_words=settings.answer_list_max_words,
         sentence_embedder=SentenceVectors(embed, settings.data_dir / "sentence_vectors.sqlite"),
     )
-    # Summaries live beside the articles in the embedded SQLite store; another backend
-    # (PostgreSQL, issue 13) brings its own SummaryStore.
-    store = getattr(index, "store", None)
-    summaries = SqliteSummaryStore(store) if isinstance(store, ArticleStore) else None
+    # Summaries live beside the articles: SQLite or PostgreSQL (shared by replicas).
+    summaries = summary_store_for(getattr(index, "store", None), lease_s=settings.summary_lease_s)
     return Runtime(
         settings=settings,
         embedder=embedder,

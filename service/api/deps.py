@@ -47,14 +47,14 @@ def get_answerer(runtime: Annotated[Runtime, Depends(get_runtime)]) -> Answerer:
 def get_summaries(runtime: Annotated[Runtime, Depends(get_runtime)]) -> SummaryStore:
     """The stored summaries and their work queue."""
     if runtime.summaries is None:
-        raise ApiError(501, "not_supported", "Stored summaries need the embedded index backend.")
+        raise ApiError(501, "not_supported", "This index backend keeps no stored summaries.")
     return runtime.summaries
 
 
 def get_auto_summaries(runtime: Annotated[Runtime, Depends(get_runtime)]) -> AutoSummaries:
     """The summary worker (whether or not its background thread runs)."""
     if runtime.auto_summaries is None:
-        raise ApiError(501, "not_supported", "Stored summaries need the embedded index backend.")
+        raise ApiError(501, "not_supported", "This index backend keeps no stored summaries.")
     return runtime.auto_summaries
 
 

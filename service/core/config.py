@@ -160,6 +160,11 @@ class Settings(BaseSettings):
         2.0, ge=0, le=60,
         description="Longest the summary worker waits for the server to be idle per article.",
     )
+    summary_lease_s: float = Field(
+        600.0, gt=0, le=86_400,
+        description="With PostgreSQL: how long a replica holds a summary job it claimed; "
+        "a replica that dies mid-job leaves its jobs to the others after this.",
+    )
     digest_similarity: float = Field(
         0.90, ge=0.0, le=1.0,
         description="Cosine of title+lead vectors above which two articles tell one story.",

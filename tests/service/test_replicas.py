@@ -92,6 +92,22 @@ def test_write_through_one_read_and_delete_through_the_other(replicas):
     assert all(h["article_id"] != "bai-1" for h in after["results"])
 
 
+def test_an_article_stored_through_one_has_its_summary_read_through_the_other(
+    replicas,
+):
+    a, b = replicas
+    assert httpx.post(f"{a.url}/v1/articles", json=_article(2), timeout=60).status_code == 201
+    deadline = time.monotonic() + 60
+    while (article := httpx.get(f"{b.url}/v1/articles/bai-2", timeout=10).json())[
+        "summary_status"
+    ] != "ready":
+        assert time.monotonic() < deadline, article["summary_status"]
+        time.sleep(0.1)
+    assert article["summary"]["text"] and article["summary"]["method"] == "extractive"
+    stored = httpx.post(f"{a.url}/v1/summarize", json={"article_id": "bai-2"}, timeout=60)
+    assert stored.json()["summary"]["text"] == article["summary"]["text"]
+
+
 def test_healthz_reports_both_backends(replicas):
     for server in replicas:
         body = httpx.get(f"{server.url}/healthz", timeout=10).json()
