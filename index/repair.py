@@ -15,7 +15,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from index.documents import Article
-from index.engine import DB_FILE, DENSE_FILE, ArticleIndex, EmbedderLike, LostCommits, acquire_lock
+from index.engine import (
+    DB_FILE,
+    DENSE_FILE,
+    KEYWORDS_DIR,
+    ArticleIndex,
+    EmbedderLike,
+    LostCommits,
+    acquire_lock,
+)
 from index.errors import StoreDamagedError
 
 logger = logging.getLogger(__name__)
@@ -105,6 +113,7 @@ def repair_index(directory: Path, embedder: EmbedderLike, **options: object) -> 
         salvaged = salvage_articles(backup / DB_FILE)
         for name in _FILES:  # copies are in the backup; the vectors' ids die with the store
             (directory / name).unlink(missing_ok=True)
+        shutil.rmtree(directory / KEYWORDS_DIR, ignore_errors=True)  # rebuilt from the store
         with ArticleIndex.open(
             directory, embedder, accept_loss=True, held_lock=lock, **options
         ) as index:
