@@ -1,7 +1,8 @@
-"""``ArticleIndex``: SQLite, FAISS and BM25 kept in step, with filtered hybrid search.
+"""``ArticleIndex``: SQLite, FAISS and keyword BM25 kept in step, with filtered hybrid search.
 
-SQLite is the source of truth. FAISS vectors are saved atomically after every
-write, with the store generation (commit count) they mirror, and reconciled against
+SQLite is the source of truth. FAISS vectors are saved atomically after every write
+while the index is exact (past it, at most every ``dense_save_interval_s``), with the
+store generation (commit count) they mirror, and reconciled against
 SQLite when the index opens (a crash between the two is repaired by re-embedding or
 dropping the chunks that differ). Vectors the store cannot account for — chunk ids it
 never assigned, or a vector file ahead of the store's generation — mean the store lost
@@ -221,7 +222,7 @@ class ArticleIndex:
         self._refit_thread: threading.Thread | None = None
         self._refit_lock = threading.Lock()  # one refit at a time
         self._closing = False
-        self._last_save = 0.0  # monotonic time of the last vector-file save
+        self._last_save = time.monotonic()  # of the last vector-file save (or the load)
         self._dense = DenseIndex(embedder.dimension, **self._dense_opts)
         self._fusion = options.fusion
         self._dense_weight = options.dense_weight
