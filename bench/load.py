@@ -49,13 +49,18 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
 
 
-def start_server(data_dir: Path, log_path: Path) -> tuple[subprocess.Popen, str]:
-    """``vnqa serve`` on a free port; returns the process and its URL once healthy."""
+def free_port() -> int:
+    """A TCP port nothing listens on right now (the benchmarks' one copy)."""
     import socket
 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+        return sock.getsockname()[1]
+
+
+def start_server(data_dir: Path, log_path: Path) -> tuple[subprocess.Popen, str]:
+    """``vnqa serve`` on a free port; returns the process and its URL once healthy."""
+    port = free_port()
     env = {
         **os.environ,
         "HF_HUB_OFFLINE": "1",

@@ -25,7 +25,6 @@ import argparse
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -40,6 +39,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO_ROOT), str(REPO_ROOT / "bench")]
 
 import perfkit  # noqa: E402
+from load import free_port  # noqa: E402
 from perfkit import dir_bytes, peak_rss_bytes, percentile, read_jsonl, rss_bytes  # noqa: E402
 
 MODELS_DIR = Path(os.environ.get("VNQA_MODELS_DIR", REPO_ROOT / ".models")).resolve()
@@ -162,12 +162,6 @@ def run_worker(system: str, work: Path, args: argparse.Namespace) -> dict:
 # --------------------------------------------------------------------------------- HTTP
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _env(system: str, args: argparse.Namespace) -> dict[str, str]:
     env = dict(os.environ)
     if system == "txtai" and args.peer_threads:
@@ -243,7 +237,7 @@ def http_bench(system: str, work: Path, args: argparse.Namespace) -> dict:
     """Start the system's server over the built index, measure memory and throughput, stop."""
     import httpx
 
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     server = _server(system, work, args, port)
     one = _requester(system, base)

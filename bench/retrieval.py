@@ -42,7 +42,8 @@ sys.path[:0] = [str(Path(__file__).resolve().parent.parent), str(Path(__file__).
 from quality_data import VIETNEWS, VIQUAD, load_vietnews, load_viquad, require_data  # noqa: E402
 
 from index.documents import make_article  # noqa: E402
-from index.engine import ArticleIndex, SearchHit  # noqa: E402
+from index.engine import ArticleIndex  # noqa: E402
+from index.records import SearchHit  # noqa: E402
 from models.vietnamese import strip_diacritics  # noqa: E402
 from service.core.config import Settings  # noqa: E402
 from service.runtime import load_embedder_from, open_index  # noqa: E402

@@ -63,8 +63,8 @@ from quality_data import VIETNEWS, load_vietnews  # noqa: E402
 
 from index.dense import DenseIndex, ivf_lists, training_sample  # noqa: E402
 from index.documents import Article  # noqa: E402
-from index.engine import DB_FILE, DENSE_FILE, KEYWORDS_DIR  # noqa: E402
 from index.keywords import KeywordIndex  # noqa: E402
+from index.records import DB_FILE, DENSE_FILE, KEYWORDS_DIR  # noqa: E402
 from index.store import ArticleStore, NewArticle, NewChunk  # noqa: E402
 from models.vietnamese import count_syllables  # noqa: E402
 from service.core.config import Settings  # noqa: E402

@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -28,16 +27,11 @@ import time
 from pathlib import Path
 
 import httpx
+from load import free_port  # bench/ is the script's folder, first on sys.path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DATA = REPO_ROOT.parent / "shared" / "data" / "vietnews-dev.jsonl"
 SEED_QUESTION = "Bí thư Tỉnh ủy yêu cầu Công an tỉnh làm gì?"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _questions(n: int) -> list[str]:
@@ -114,7 +108,7 @@ def main() -> int:
             check=True,
             stdout=subprocess.DEVNULL,
         )
-        port = _free_port()
+        port = free_port()
         server = subprocess.Popen(
             [*vnqa, "serve", "--port", str(port)],
             env=env,

@@ -25,11 +25,9 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from index.defaults import DEFAULT_MAX_SYLLABLES, DEFAULT_OVERLAP_SENTENCES
 from index.documents import Article
 from models.vietnamese import Span, SyllableCounter, split_sentences
-
-DEFAULT_MAX_SYLLABLES = 120
-DEFAULT_OVERLAP_SENTENCES = 1
 
 _LINE_RE = re.compile(r"[^\n]+")
 _CLAUSE_END_RE = re.compile(r"[;,:](?=\s)")

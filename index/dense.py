@@ -25,8 +25,9 @@ import math
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
-import faiss
+import faiss as _faiss
 import numpy as np
 
 from index.atomic import atomic_write_bytes
@@ -46,6 +47,11 @@ CODECS = ("sq8", "flat")
 # endian), then FAISS's own serialization; files without it (older saves) load too.
 _MAGIC = b"VNQAGEN1"
 
+# faiss ships stubs that describe its SWIG classes only in part (no ``DirectMap``, no
+# keyword arguments, base-class attributes only), so the module is used untyped here.
+faiss: Any = _faiss
+FaissIndex = Any
+
 # Searches are one query each: OpenMP's fan-out over cores costs more than it saves and
 # makes concurrent requests contend; only IVF training (``_ivf``) uses every core.
 faiss.omp_set_num_threads(1)
@@ -62,7 +68,7 @@ class DenseIndex:
     def __init__(
         self,
         dimension: int,
-        index: faiss.Index | None = None,
+        index: FaissIndex | None = None,
         *,
         exact_max: int = DEFAULT_EXACT_MAX,
         nprobe: int = DEFAULT_NPROBE,
@@ -141,7 +147,7 @@ class DenseIndex:
         ]
         return np.concatenate(parts).astype(np.int64) if parts else np.zeros(0, np.int64)
 
-    def vectors(self, ids: Sequence[int]) -> np.ndarray:
+    def vectors(self, ids: Sequence[int] | np.ndarray) -> np.ndarray:
         """The stored vectors of ``ids`` (each must be held), as float32 rows."""
         keys = np.asarray(ids, dtype=np.int64)
         if len(keys) == 0:
@@ -162,7 +168,7 @@ class DenseIndex:
         if self.auto_fit and self.is_exact and len(self) > self.exact_max:
             self._fit()
 
-    def remove(self, ids: Sequence[int]) -> int:
+    def remove(self, ids: Sequence[int] | np.ndarray) -> int:
         """Remove vectors by chunk id; returns how many were removed."""
         if len(ids) == 0:
             return 0
@@ -226,7 +232,7 @@ class DenseIndex:
             ids = ids[~np.isin(ids, np.fromiter(self._log_removed, np.int64))]
         return ids, self.vectors(ids)
 
-    def empty_structure(self, total: int, sample: np.ndarray) -> faiss.Index:
+    def empty_structure(self, total: int, sample: np.ndarray) -> FaissIndex:
         """The structure ``total`` vectors call for, trained on ``sample``, still empty.
 
         Needs no lock: it touches nothing of this index.
@@ -235,7 +241,7 @@ class DenseIndex:
             return _flat(self.dimension)
         return _ivf(self.dimension, sample, self.nprobe, self.codec, ivf_lists(total))
 
-    def finish_refit(self, fresh: faiss.Index) -> None:
+    def finish_refit(self, fresh: FaissIndex) -> None:
         """Replay the writes logged since :meth:`start_refit` into ``fresh`` (filled from
         the snapshot) and swap it in. The caller holds the write lock."""
         for op, keys, vectors in self._log or []:
@@ -272,7 +278,7 @@ class DenseIndex:
         return self.vectors(self.ids())
 
 
-def _flat(dimension: int) -> faiss.Index:
+def _flat(dimension: int) -> FaissIndex:
     return faiss.IndexIDMap2(faiss.IndexFlatIP(dimension))
 
 
@@ -284,7 +290,7 @@ def training_sample(vectors: np.ndarray, nlist: int) -> np.ndarray:
 
 
 def _ivf(dimension: int, sample: np.ndarray, nprobe: int, codec: Codec, nlist: int
-         ) -> faiss.Index:
+         ) -> FaissIndex:
     """An empty IVF index (inner product, hash direct map, ``codec`` lists) trained on
     ``sample``."""
     quantizer = faiss.IndexFlatIP(dimension)
@@ -304,7 +310,7 @@ def _ivf(dimension: int, sample: np.ndarray, nprobe: int, codec: Codec, nlist: i
     return index
 
 
-def _filled_ivf(dense: DenseIndex, ids: np.ndarray, vectors: np.ndarray) -> faiss.Index:
+def _filled_ivf(dense: DenseIndex, ids: np.ndarray, vectors: np.ndarray) -> FaissIndex:
     """An IVF index for ``dense``'s settings, trained on and holding ``vectors``."""
     nlist = ivf_lists(len(vectors))
     index = _ivf(dense.dimension, training_sample(vectors, nlist), dense.nprobe, dense.codec,

@@ -17,7 +17,6 @@ both searches as soon as its write returns.
 
 from __future__ import annotations
 
-import fcntl
 import logging
 import os
 import shutil
@@ -25,35 +24,43 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import IO, Any
 
 import numpy as np
 
 from index.chunking import chunk_article
-from index.dense import DEFAULT_EXACT_MAX, DEFAULT_NPROBE, REFIT_BATCH, DenseIndex, ivf_lists
+from index.dense import REFIT_BATCH, DenseIndex, ivf_lists
 from index.documents import Article
-from index.errors import DiskFullError, IndexReadOnlyError
+from index.errors import DiskFullError, IndexMismatchError, IndexReadOnlyError
 from index.fusion import convex_fusion, reciprocal_rank_fusion
 from index.keywords import KeywordIndex
+from index.process_lock import acquire_lock, release_lock
+from index.records import (
+    DB_FILE,
+    DENSE_FILE,
+    KEYWORDS_DIR,
+    IndexOptions,
+    IndexStats,
+    IngestResult,
+    LostCommits,
+    ReconcileOutcome,
+    SearchFilters,
+    SearchHit,
+    SearchMode,
+)
 from index.rwlock import ReadWriteLock
 from index.store import ArticleRow, ArticleStore, ChunkRow, NewArticle, NewChunk
+from models.embedder_protocol import TextEmbedder
 from models.vietnamese import has_diacritics, normalize
 
 logger = logging.getLogger(__name__)
 
-SearchMode = Literal["hybrid", "dense", "bm25"]
-Fusion = Literal["convex", "rrf"]
 StoredArticle = ArticleRow
 
-DB_FILE = "store.sqlite3"
-DENSE_FILE = "dense.faiss"
-KEYWORDS_DIR = "keywords"
 _DB_FILE = DB_FILE
 _DENSE_FILE = DENSE_FILE
-_LOCK_FILE = "index.lock"
 _COMMIT_EVERY = 64  # smallest group of articles per transaction during a bulk ingest
 _COMMIT_MAX = 2048  # largest group: bounds the vectors held in memory before a commit
 # Growing the group with the index (a quarter of its articles) keeps the number of
@@ -61,139 +68,8 @@ _COMMIT_MAX = 2048  # largest group: bounds the vectors held in memory before a 
 _GROWTH_DIVISOR = 4
 
 
-class EmbedderLike(Protocol):
-    """What the index needs from an embedding model."""
-
-    name: str
-    dimension: int
-    fingerprint: str
-
-    def embed_queries(self, texts: Sequence[str]) -> np.ndarray: ...
-
-    def embed_passages(
-        self, texts: Sequence[str], *, batch_size: int = 32, show_progress: bool = False
-    ) -> np.ndarray: ...
-
-
-class IndexMismatchError(RuntimeError):
-    """The stored vectors come from another embedding model than the one loaded."""
-
-
-class IndexLockedError(RuntimeError):
-    """Another process has this index open for writing."""
-
-
-@dataclass(frozen=True, slots=True)
-class SearchFilters:
-    """Restrict a search to some articles, sources or an inclusive ISO date range."""
-
-    article_ids: list[str] | None = None
-    sources: list[str] | None = None
-    date_from: str | None = None
-    date_to: str | None = None
-
-    def is_empty(self) -> bool:
-        """True when no filter is set."""
-        return all(v is None for v in (self.article_ids, self.sources,
-                                       self.date_from, self.date_to))
-
-
-@dataclass(frozen=True, slots=True)
-class SearchHit:
-    """One retrieved chunk with its article's citation fields."""
-
-    chunk_id: int
-    article_id: str
-    position: int
-    title: str | None
-    text: str
-    score: float
-    start: int
-    end: int
-    date: str | None
-    source: str | None
-    url: str | None
-    dense_rank: int | None = None
-    bm25_rank: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class IngestResult:
-    """What happened to one ingested article."""
-
-    id: str
-    chunks: int
-    replaced: bool
-
-
-@dataclass(frozen=True, slots=True)
-class IndexStats:
-    """Sizes and the embedding model the vectors belong to."""
-
-    articles: int
-    chunks: int
-    embedding_model: str
-    dimension: int
-    fingerprint: str
-
-
-@dataclass(frozen=True, slots=True)
-class LostCommits:
-    """Evidence that the store lost commits which the vector file had mirrored."""
-
-    vectors: int  # vectors whose chunk ids the store never assigned
-    first_id: int | None
-    last_id: int | None
-    store_generation: int
-    vectors_generation: int | None
-    newest_article: str | None  # when the newest article the store kept was written
-
-    def describe(self, directory: Path, kept: Path | None = None) -> str:
-        """One line: what happened, where the evidence is kept, and what to run."""
-        ids = (f" (chunk ids {self.first_id}-{self.last_id})" if self.vectors else "")
-        after = (f"; articles stored after {self.newest_article} are likely among them"
-                 if self.newest_article else "")
-        generations = (
-            f", and mirrors store generation {self.vectors_generation} while the store is "
-            f"at {self.store_generation}" if self.vectors_generation is not None else ""
-        )
-        return (
-            f"{directory / _DB_FILE} lost commits: {DENSE_FILE} holds {self.vectors} vectors"
-            f"{ids} for chunks the store never recorded{generations}{after}. Serving "
-            f"read-only; the evidence is kept in {kept or directory}. Stop the server and "
-            "run `vnqa repair` (it backs the files up first)."
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class ReconcileOutcome:
-    """What the last reconcile found and did."""
-
-    vectors_dropped: int = 0  # vectors of chunks the store no longer (or never) held
-    chunks_embedded: int = 0  # chunks re-embedded because FAISS lacked them
-    lost: LostCommits | None = None
-    saved: bool = True
-
-
-@dataclass(frozen=True, slots=True)
-class IndexOptions:
-    """How an :class:`ArticleIndex` chunks, embeds, stores and ranks."""
-
-    chunk_max_syllables: int = 120
-    chunk_overlap_sentences: int = 1
-    rrf_k: int = 60
-    embed_batch_size: int = 32
-    dense_exact_max: int = DEFAULT_EXACT_MAX  # exact FAISS up to this many vectors, IVF beyond
-    dense_nprobe: int = DEFAULT_NPROBE
-    dense_codec: str = "sq8"  # how IVF stores vectors: "sq8" (8-bit codes) or "flat"
-    # Past dense_exact_max vectors the vector file (hundreds of MB at 1M chunks) is saved at
-    # most this often instead of after every write; a crash re-embeds the chunks since.
-    dense_save_interval_s: float = 60.0
-    fusion: Fusion = "convex"
-    dense_weight: float = 0.5
-    bm25_bigrams: bool = True
-    bm25_folded: bool = True
-    bm25_folded_weight: float = 0.0  # the diacritics-free field's weight on accented questions
+# What the index needs from an embedding model (the one protocol, in models/).
+EmbedderLike = TextEmbedder
 
 
 class ArticleIndex:
@@ -204,21 +80,23 @@ class ArticleIndex:
         directory: Path,
         embedder: EmbedderLike,
         store: ArticleStore,
-        lock_handle,
+        lock_handle: IO[str],
         options: IndexOptions,
     ) -> None:
         self.directory = directory
         self.embedder = embedder
         self.options = options
         self._store = store
-        self._lock_handle = lock_handle
+        self._lock_handle: IO[str] | None = lock_handle
         self._chunk_max = options.chunk_max_syllables
         self._overlap = options.chunk_overlap_sentences
         self._rrf_k = options.rrf_k
         self._batch_size = options.embed_batch_size
         self._rw = ReadWriteLock()
-        self._dense_opts = {"exact_max": options.dense_exact_max, "nprobe": options.dense_nprobe,
-                            "codec": options.dense_codec, "auto_fit": False}
+        self._dense_opts: dict[str, Any] = {
+            "exact_max": options.dense_exact_max, "nprobe": options.dense_nprobe,
+            "codec": options.dense_codec, "auto_fit": False,
+        }
         self._refit_thread: threading.Thread | None = None
         self._refit_lock = threading.Lock()  # one refit at a time
         self._closing = False
@@ -242,8 +120,8 @@ class ArticleIndex:
         *,
         allow_model_change: bool = False,
         accept_loss: bool = False,
-        held_lock: object | None = None,
-        **options: object,
+        held_lock: IO[str] | None = None,
+        **options: Any,
     ) -> ArticleIndex:
         """Open (or create) the index in ``directory`` for ``embedder``.
 
@@ -257,7 +135,7 @@ class ArticleIndex:
         :func:`acquire_lock` by a caller that had to hold it first (the repair).
         ``options`` are :class:`IndexOptions` fields.
         """
-        opts = IndexOptions(**options)  # type: ignore[arg-type]  # unknown names: TypeError
+        opts = IndexOptions(**options)  # unknown names: TypeError
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         lock_handle = held_lock if held_lock is not None else acquire_lock(directory)
@@ -268,7 +146,7 @@ class ArticleIndex:
             store = ArticleStore(directory / _DB_FILE)
         except BaseException:
             if held_lock is None:
-                _release_lock(lock_handle)
+                release_lock(lock_handle)
             _discard(log_copy)
             raise
         index = cls(directory, embedder, store, lock_handle, opts)
@@ -483,7 +361,7 @@ class ArticleIndex:
                 self._keywords.close()
             self._store.close()
         if self._lock_handle is not None:
-            _release_lock(self._lock_handle)
+            release_lock(self._lock_handle)
             self._lock_handle = None
 
     def __enter__(self) -> ArticleIndex:
@@ -546,7 +424,7 @@ class ArticleIndex:
         texts = [c.text for _, chunks in chunked for c in chunks]
         # Embedding is the slow part and happens outside the lock: searches go on. The
         # whole group in one call lets the embedder batch by length and run batches in
-        # parallel (2.86× txtai's ingest in bench/perf.py, from 1.67×); the torch
+        # parallel (figures: docs/benchmarks.md, "Speed and memory"); the torch
         # embedder takes its model lock per batch, so queries still get their turn.
         vectors = self.embedder.embed_passages(texts, batch_size=self._batch_size)
         new = [
@@ -853,35 +731,3 @@ def _copy_or_link(source: Path, target: Path) -> None:
     except OSError:
         target.unlink(missing_ok=True)
         os.link(source, target)
-
-
-def _release_lock(handle) -> None:
-    fcntl.flock(handle, fcntl.LOCK_UN)
-    handle.close()
-
-
-def acquire_lock(directory: Path):
-    """Take the index's process lock (:class:`IndexLockedError` if another holds it)."""
-    return _acquire_lock(Path(directory) / _LOCK_FILE)
-
-
-def _acquire_lock(path: Path):
-    handle = open(path, "a+")  # noqa: SIM115 - held open for the index's lifetime
-    try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        handle.seek(0)
-        owner = handle.read().strip() or "another process"
-        handle.close()
-        raise IndexLockedError(
-            f"the index in {path.parent} is in use by {owner}. Stop that process "
-            "(e.g. the running server) or send the articles through its HTTP API."
-        ) from None
-    try:  # who holds it, for the message above; a full disk may refuse even this
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"pid {os.getpid()}")
-        handle.flush()
-    except OSError:
-        pass
-    return handle

@@ -17,3 +17,11 @@ class DiskFullError(RuntimeError):
 
 class IndexReadOnlyError(RuntimeError):
     """The index was opened read-only (e.g. the store lost commits); writes are refused."""
+
+
+class IndexMismatchError(RuntimeError):
+    """The stored vectors come from another embedding model than the one loaded."""
+
+
+class IndexLockedError(RuntimeError):
+    """Another process has this index open for writing."""

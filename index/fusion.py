@@ -1,16 +1,20 @@
-"""Reciprocal rank fusion (Cormack et al., 2009) of several ranked id lists."""
+"""Fusion of several rankings of the same ids: convex (weighted min-max normalized scores,
+the default, ``VNQA_FUSION=convex``) or reciprocal rank fusion (Cormack et al., 2009)."""
 
 from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
+from typing import TypeVar
+
+Id = TypeVar("Id", bound=Hashable)
 
 
 def reciprocal_rank_fusion(
-    rankings: Sequence[Sequence[Hashable]],
+    rankings: Sequence[Sequence[Id]],
     *,
     k: int = 60,
     weights: Sequence[float] | None = None,
-) -> list[tuple[Hashable, float]]:
+) -> list[tuple[Id, float]]:
     """Fuse rankings: each id scores ``sum(w / (k + rank))`` over the lists it is in.
 
     Ranks start at 1. Ties keep the order in which ids were first seen, so the
@@ -20,7 +24,7 @@ def reciprocal_rank_fusion(
         weights = [1.0] * len(rankings)
     if len(weights) != len(rankings):
         raise ValueError("one weight per ranking is required")
-    scores: dict[Hashable, float] = {}
+    scores: dict[Id, float] = {}
     for ranking, weight in zip(rankings, weights, strict=True):
         for rank, item in enumerate(ranking, start=1):
             scores[item] = scores.get(item, 0.0) + weight / (k + rank)
@@ -29,10 +33,10 @@ def reciprocal_rank_fusion(
 
 
 def convex_fusion(
-    scored: Sequence[Sequence[tuple[Hashable, float]]],
+    scored: Sequence[Sequence[tuple[Id, float]]],
     *,
     weights: Sequence[float] | None = None,
-) -> list[tuple[Hashable, float]]:
+) -> list[tuple[Id, float]]:
     """Fuse scored lists by a weighted sum of min-max normalized scores.
 
     Each list's scores are rescaled to [0, 1] over its own candidates (best 1, worst 0;
@@ -45,7 +49,7 @@ def convex_fusion(
         weights = [1.0] * len(scored)
     if len(weights) != len(scored):
         raise ValueError("one weight per list is required")
-    fused: dict[Hashable, float] = {}
+    fused: dict[Id, float] = {}
     for items, weight in zip(scored, weights, strict=True):
         if not items:
             continue

@@ -13,18 +13,13 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from index.documents import Article
-from index.engine import (
-    DB_FILE,
-    DENSE_FILE,
-    KEYWORDS_DIR,
-    ArticleIndex,
-    EmbedderLike,
-    LostCommits,
-    acquire_lock,
-)
+from index.engine import ArticleIndex, EmbedderLike
 from index.errors import StoreDamagedError
+from index.process_lock import acquire_lock
+from index.records import DB_FILE, DENSE_FILE, KEYWORDS_DIR, LostCommits
 
 logger = logging.getLogger(__name__)
 
@@ -90,7 +85,7 @@ def salvage_articles(db_path: Path) -> list[Article]:
     return found
 
 
-def repair_index(directory: Path, embedder: EmbedderLike, **options: object) -> RepairReport:
+def repair_index(directory: Path, embedder: EmbedderLike, **options: Any) -> RepairReport:
     """Back up, then keep what the store holds and rebuild the rest from it.
 
     A store that lost commits is kept as it is; the vectors nobody can account for

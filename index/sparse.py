@@ -87,17 +87,17 @@ class SparseIndex:
 
     def rebuild(self, ids: Sequence[int], texts: Sequence[str]) -> None:
         """Index ``texts`` under chunk ``ids`` (replacing everything)."""
-        ids = np.asarray(ids, dtype=np.int64)
+        id_array = np.asarray(ids, dtype=np.int64)
         self._restorer = None
-        if len(ids) == 0:
+        if len(id_array) == 0:
             self._main = self._folded = None
-            self._ids, self._position = ids, {}
+            self._ids, self._position = id_array, {}
             return
         self._main = _Field(self._analyzer(self._tokenize), texts, self._k1, self._b)
         self._folded = (_Field(self._analyzer(folded_syllables), texts, self._k1, self._b)
                         if self.folded else None)
-        self._ids = ids
-        self._position = {int(i): p for p, i in enumerate(ids)}
+        self._ids = id_array
+        self._position = {int(i): p for p, i in enumerate(id_array)}
 
     def search(
         self,

@@ -5,10 +5,11 @@ from __future__ import annotations
 import errno
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Literal
 
 from index.errors import DiskFullError, StoreDamagedError
 
@@ -260,7 +261,7 @@ class ArticleStore:
                         " VALUES (?, ?, ?, ?, ?)",
                         (art.id, ch.position, ch.start, ch.end, ch.text),
                     )
-                    ids.append(int(cur.lastrowid))
+                    ids.append(_rowid(cur))
                 new_ids.append(ids)
             if meta:
                 self._upsert_meta(meta)
@@ -284,7 +285,7 @@ class ArticleStore:
             return ids
 
     def replace_all_chunks(
-        self, chunks_by_article: dict[str, Sequence[NewChunk]], *, meta: dict[str, str]
+        self, chunks_by_article: Mapping[str, Sequence[NewChunk]], *, meta: dict[str, str]
     ) -> dict[str, list[int]]:
         """Swap every article's chunks at once (used by reindex); returns new ids."""
         out: dict[str, list[int]] = {}
@@ -298,7 +299,7 @@ class ArticleStore:
                         " VALUES (?, ?, ?, ?, ?)",
                         (article_id, ch.position, ch.start, ch.end, ch.text),
                     )
-                    ids.append(int(cur.lastrowid))
+                    ids.append(_rowid(cur))
                 out[article_id] = ids
             self._upsert_meta(meta)
             self._bump_generation()
@@ -385,7 +386,8 @@ class ArticleStore:
         date_to: str | None = None,
     ) -> list[int]:
         """Ids of chunks whose article passes every given filter."""
-        where, params = [], []
+        where: list[str] = []
+        params: list[object] = []
         if article_ids is not None:
             where.append(f"a.id IN ({','.join('?' * len(article_ids))})")
             params.extend(article_ids)
@@ -442,7 +444,7 @@ class _Transaction:
         except sqlite3.Error as exc:
             self._raise(exc)
 
-    def __exit__(self, exc_type, exc, tb) -> bool:
+    def __exit__(self, exc_type, exc, tb) -> Literal[False]:
         failure = exc
         if exc_type is None:
             try:
@@ -472,3 +474,9 @@ class _Transaction:
         if _is_full(exc):
             raise DiskFullError(disk_full_message(self._path)) from exc
         raise exc
+
+
+def _rowid(cursor: sqlite3.Cursor) -> int:
+    """The rowid an INSERT just made (always set after a one-row INSERT)."""
+    assert cursor.lastrowid is not None
+    return cursor.lastrowid

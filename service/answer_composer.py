@@ -29,8 +29,8 @@ from models.summarization.extractive import relevance_from_syllables
 from models.vietnamese import split_sentences, syllables
 
 if TYPE_CHECKING:
-    from index.engine import SearchHit
-    from models.embeddings import Embedder
+    from index.records import SearchHit
+    from models.embedder_protocol import TextEmbedder as Embedder
 
 # Question phrasings that ask for several points rather than one fact.
 _LIST_QUESTION_RE = re.compile(

@@ -13,14 +13,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, fields, replace
 from typing import TYPE_CHECKING, Literal
 
-from index.engine import SearchFilters, SearchHit
-from models.summarization.base import Summary
+from index.records import SearchFilters, SearchHit
+from models.summarization.base import GenerativeSummarizer, Summary
 from models.vietnamese import normalize
 from service.answer_composer import compose, is_list_question
 
 if TYPE_CHECKING:
     from index.engine import ArticleIndex
-    from models.embeddings import Embedder
+    from models.embedder_protocol import TextEmbedder as Embedder
     from models.summarization.base import Summarizer
 
 logger = logging.getLogger(__name__)
@@ -239,16 +239,17 @@ class Answerer:
     def stream(self, draft: Draft) -> Iterator[str]:
         """Yield the answer's text in pieces, as soon as each is available.
 
-        A summarizer with ``stream_passages`` (seq2seq) yields tokens while it
+        A :class:`GenerativeSummarizer` (seq2seq) yields tokens while it
         generates from the chosen sentences; otherwise the sentences are yielded word
         by word (each piece after the first starts with its whitespace).
         """
         if not draft.passages:
             yield from _pieces(NO_ANSWER_TEXT)
             return
-        stream = getattr(self.summarizer, "stream_passages", None)
-        if self.summarizer.method == "abstractive" and stream is not None:
-            yield from stream(
+        if self.summarizer.method == "abstractive" and isinstance(
+            self.summarizer, GenerativeSummarizer
+        ):
+            yield from self.summarizer.stream_passages(
                 [s.text for s in draft.sentences],
                 question=draft.question,
                 max_words=draft.max_words,
@@ -266,7 +267,7 @@ class Answerer:
         """The summary returned when retrieval finds nothing."""
         return Summary(
             text=NO_ANSWER_TEXT,
-            method=self.summarizer.method,  # type: ignore[arg-type]
+            method=self.summarizer.method,
             model=self.summarizer.model_name,
         )
 

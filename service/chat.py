@@ -10,10 +10,11 @@ in rank order, the same order as the structured ``passages`` that travel with it
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from models.summarization.base import GenerativeSummarizer
 from models.vietnamese import count_syllables, syllables
 
 if TYPE_CHECKING:
@@ -168,7 +169,7 @@ def answer_pieces(
     summary_pieces: Iterator[str],
     passages: Sequence[Passage],
     sentences: Sequence[AnswerSentence] = (),
-) -> Iterator[str]:
+) -> Generator[str, None, None]:
     """The chat answer as text pieces: the answer with citations, then the sources."""
     marker = CitationMarker(passages, sentences)
     for piece in summary_pieces:
@@ -189,10 +190,11 @@ class TokenCounter:
     """
 
     def __init__(self, runtime: Runtime) -> None:
-        count = getattr(runtime.summarizer, "count_tokens", None)
-        if count is not None:
-            self.name = runtime.summarizer.model_name
-            self._count = count
+        summarizer = runtime.summarizer
+        self._count: Callable[[str], int]
+        if isinstance(summarizer, GenerativeSummarizer):
+            self.name = summarizer.model_name
+            self._count = summarizer.count_tokens
         else:
             # Not count_tokens(text) - count_tokens(""): the prefix's trailing space is a
             # token of its own when nothing follows it, so that undercounts by one.

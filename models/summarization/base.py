@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol, runtime_checkable
 
@@ -32,7 +32,7 @@ class Summary:
 class Summarizer(Protocol):
     """Turns an article, or retrieved passages joined by blank lines, into a short summary."""
 
-    method: str
+    method: Method
     model_name: str
 
     def summarize(self, text: str, *, question: str | None = None, max_words: int = 80) -> Summary:
@@ -43,6 +43,22 @@ class Summarizer(Protocol):
         self, passages: Sequence[str], *, question: str | None = None, max_words: int = 80
     ) -> Summary:
         """Summarize retrieved passages, best-ranked first; their order is kept as given."""
+        ...
+
+
+@runtime_checkable
+class GenerativeSummarizer(Summarizer, Protocol):
+    """A summarizer that writes its summary token by token (seq2seq): it can stream the
+    summary while generating it and count tokens with its own tokenizer."""
+
+    def stream_passages(
+        self, passages: Sequence[str], *, question: str | None = None, max_words: int = 80
+    ) -> Iterator[str]:
+        """Yield the summary of ``passages`` in text pieces, as it is generated."""
+        ...
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens of ``text`` for this model, without special tokens."""
         ...
 
 

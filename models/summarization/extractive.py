@@ -26,7 +26,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from scipy import sparse
 
-from models.summarization.base import Summary, join_passages, truncate_words
+from models.summarization.base import Method, Summary, join_passages, truncate_words
 from models.vietnamese import normalize, split_sentences, syllables
 
 logger = logging.getLogger(__name__)
@@ -154,7 +154,7 @@ class ExtractiveSummarizer:
     given, question relevance blends lexical and embedding similarity.
     """
 
-    method = "extractive"
+    method: Method = "extractive"
 
     def __init__(
         self,

@@ -11,10 +11,10 @@ import logging
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from models.errors import ModelNotAvailableError
-from models.hub import hub_reachable, offline_forced
+from models.model_source import locate_model, looks_like_path
 from models.summarization.base import Summarizer
 from models.summarization.extractive import EmbedFn, ExtractiveSummarizer
 from models.summarization.seq2seq import Seq2SeqSummarizer
@@ -101,53 +101,28 @@ def load_seq2seq(
 
     Raises ``ModelNotAvailableError`` naming what was tried when none works.
     """
-    options = {"device": device, "max_input_tokens": max_input_tokens, "num_beams": num_beams}
+    options: dict[str, Any] = {
+        "device": device, "max_input_tokens": max_input_tokens, "num_beams": num_beams,
+    }
     path = Path(model_id).expanduser()
     if path.is_dir():
         return Seq2SeqSummarizer(str(path), local_files_only=True, **options)
-    if _looks_like_path(model_id):
+    if looks_like_path(model_id):
         raise ModelNotAvailableError(f"seq2seq model folder {model_id!r} does not exist")
 
-    cache_state = "not in HF cache"
-    if _in_hf_cache(model_id):
-        try:
-            return Seq2SeqSummarizer(model_id, local_files_only=True, **options)
-        except ModelNotAvailableError as exc:  # e.g. config cached, weights not
-            logger.info("cached copy of %s does not load: %s", model_id, exc)
-            cache_state = "incomplete in HF cache"
-
-    if hub_reachable(hub_probe_timeout_s):
+    found = locate_model(model_id, hub_probe_timeout_s=hub_probe_timeout_s)
+    if found.where == "cache":  # loaded by id, so the model keeps its hub name
+        return Seq2SeqSummarizer(model_id, local_files_only=True, **options)
+    if found.where == "hub":
         logger.info("downloading seq2seq model %s from the hub", model_id)
         return Seq2SeqSummarizer(model_id, local_files_only=False, **options)
-    hub_state = "hub disabled by HF_HUB_OFFLINE" if offline_forced() else "hub unreachable"
     raise ModelNotAvailableError(
-        f"seq2seq model {model_id} not available offline ({cache_state}, {hub_state})"
+        f"seq2seq model {model_id} not available offline ({'; '.join(found.tried)})"
     )
 
 
 def _extractive(embed_fn: EmbedFn | None, embed_query_fn: EmbedFn | None) -> ExtractiveSummarizer:
     return ExtractiveSummarizer(embed=embed_fn, embed_query=embed_query_fn)
-
-
-def _looks_like_path(model_id: str) -> bool:
-    """Hub ids are ``name`` or ``owner/name``; anything else must be a folder."""
-    return (
-        model_id.startswith((".", "~", "/", "\\"))
-        or Path(model_id).is_absolute()
-        or model_id.count("/") > 1
-        or "\\" in model_id
-    )
-
-
-def _in_hf_cache(model_id: str) -> bool:
-    """Whether the HF cache holds ``model_id``'s config (no network access)."""
-    from huggingface_hub import try_to_load_from_cache
-
-    try:
-        found = try_to_load_from_cache(model_id, "config.json")
-    except Exception:  # an id the hub would reject (HFValidationError) is simply not cached
-        return False
-    return isinstance(found, str)
 
 
 def _warn_once(message: str) -> None:

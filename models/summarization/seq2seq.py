@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from models.errors import ModelNotAvailableError
-from models.summarization.base import Summary, join_passages, split_blocks, truncate_words
+from models.summarization.base import Method, Summary, join_passages, split_blocks, truncate_words
 from models.summarization.extractive import relevance_scores
 from models.vietnamese import count_syllables, normalize, split_sentences
 
@@ -70,7 +70,7 @@ class Seq2SeqSummarizer:
     describe the latest call, for diagnostics and tests.
     """
 
-    method = "abstractive"
+    method: Method = "abstractive"
 
     def __init__(
         self,

@@ -10,9 +10,10 @@ import anyio
 import anyio.to_thread
 from fastapi import FastAPI
 
-from service.api.deps import make_offloads
-from service.api.errors import ERROR_RESPONSES, BodySizeLimitMiddleware, install_error_handlers
+from service.api.body_limit import BodySizeLimitMiddleware
+from service.api.errors import ERROR_RESPONSES, install_error_handlers
 from service.api.observability import install_observability
+from service.api.offload import make_offloads
 from service.api.routes import (
     articles,
     ask,
@@ -34,7 +35,7 @@ DESCRIPTION = """
 Hỏi đáp và tóm tắt tin tức tiếng Việt trên mô hình chạy cục bộ.
 
 * **/v1/articles** — lưu, liệt kê, xem, xoá bài báo.
-* **/v1/search** — tìm đoạn văn liên quan (FAISS + BM25, kết hợp bằng RRF).
+* **/v1/search** — tìm đoạn văn liên quan (FAISS + BM25, kết hợp lồi; RRF khi `VNQA_FUSION=rrf`).
 * **/v1/ask** — trả lời câu hỏi: tóm tắt các đoạn liên quan, đánh dấu câu khớp nhất.
 * **/v1/summarize** — tóm tắt một văn bản hoặc một bài đã lưu.
 

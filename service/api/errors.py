@@ -8,21 +8,21 @@ from __future__ import annotations
 
 import errno
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from index.documents import MAX_JSON_INT_DIGITS, ArticleFormatError
-from index.engine import IndexLockedError, IndexMismatchError
-from index.errors import DiskFullError, IndexReadOnlyError
+from index.article_files import MAX_JSON_INT_DIGITS
+from index.documents import ArticleFormatError
+from index.errors import DiskFullError, IndexLockedError, IndexMismatchError, IndexReadOnlyError
 from models.errors import ModelNotAvailableError
 from service.answering import ArticleNotFoundError
+from service.limits import RequestRejected
 
 logger = logging.getLogger(__name__)
 
@@ -114,21 +114,6 @@ class InvalidRequestError(ApiError):
         super().__init__(422, code, message)
 
 
-class LimitExceededError(ApiError):
-    """A request over a configured limit: the error names the setting and its value.
-
-    The message says it in words; ``error.limit`` carries ``{"setting", "value"}``.
-    """
-
-    def __init__(self, message: str, setting: str, value: int, status_code: int = 422) -> None:
-        super().__init__(
-            status_code,
-            "limit_exceeded",
-            message,
-            extra={"limit": {"setting": setting, "value": value}},
-        )
-
-
 def error_response(
     status_code: int,
     code: str,
@@ -214,6 +199,13 @@ async def _api_error_handler(request: Request, exc: ApiError) -> JSONResponse:
     )
 
 
+async def _rejected_handler(request: Request, exc: RequestRejected) -> JSONResponse:
+    """A check of :mod:`service.limits` refused the input: 422, ``error.limit`` naming
+    the setting when a configured limit was broken."""
+    extra = {"limit": exc.limit} if exc.limit is not None else None
+    return error_response(422, exc.code, exc.message, extra=extra)
+
+
 async def _not_found_handler(request: Request, exc: ArticleNotFoundError) -> JSONResponse:
     return error_response(404, "article_not_found", str(exc))
 
@@ -286,108 +278,20 @@ async def _unhandled_handler(request: Request, exc: Exception) -> JSONResponse:
 
 def install_error_handlers(app: FastAPI) -> None:
     """Register the JSON error handlers on ``app``."""
-    app.add_exception_handler(RequestValidationError, _validation_handler)  # type: ignore[arg-type]
-    app.add_exception_handler(ApiError, _api_error_handler)  # type: ignore[arg-type]
-    app.add_exception_handler(ArticleNotFoundError, _not_found_handler)  # type: ignore[arg-type]
-    app.add_exception_handler(ArticleFormatError, _article_format_handler)  # type: ignore[arg-type]
-    app.add_exception_handler(IndexMismatchError, _mismatch_handler)  # type: ignore[arg-type]
-    app.add_exception_handler(IndexLockedError, _locked_handler)  # type: ignore[arg-type]
-    app.add_exception_handler(ModelNotAvailableError, _model_handler)  # type: ignore[arg-type]
-    app.add_exception_handler(DiskFullError, _disk_full_handler)  # type: ignore[arg-type]
-    app.add_exception_handler(IndexReadOnlyError, _read_only_handler)  # type: ignore[arg-type]
-    app.add_exception_handler(StarletteHTTPException, _http_handler)  # type: ignore[arg-type]
-    app.add_exception_handler(Exception, _unhandled_handler)
-
-
-class BodySizeLimitMiddleware:
-    """Reject request bodies over ``max_bytes`` with a JSON 413.
-
-    A declared ``Content-Length`` over the limit is refused before reading; bodies
-    without one (chunked uploads) are counted as they stream in and refused as soon
-    as they pass the limit. Accepted bodies are buffered and replayed to the app.
-    """
-
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self.app = app
-        self.max_bytes = max_bytes
-
-    def _too_large(self, size: str) -> JSONResponse:
-        return error_response(
-            413,
-            "payload_too_large",
-            f"Request body is {size}; the limit is {self.max_bytes} bytes "
-            "(VNQA_MAX_BODY_BYTES). Send fewer or shorter articles per request.",
-            extra={"limit": {"setting": "VNQA_MAX_BODY_BYTES", "value": self.max_bytes}},
-        )
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        headers = dict(scope.get("headers") or [])
-        declared = headers.get(b"content-length")
-        if declared is not None:
-            try:
-                length = int(declared)
-            except ValueError:
-                await error_response(
-                    400, "bad_request", "Content-Length header is not an integer."
-                )(scope, receive, send)
-                return
-            if length > self.max_bytes:
-                await self._too_large(f"{length} bytes")(scope, receive, send)
-                return
-
-        chunks: list[bytes] = []
-        received = 0
-        while True:
-            message = await receive()
-            if message["type"] != "http.request":  # client went away
-                return
-            body = message.get("body", b"")
-            received += len(body)
-            if received > self.max_bytes:
-                await self._too_large(f"over {self.max_bytes} bytes")(scope, receive, send)
-                return
-            chunks.append(body)
-            if not message.get("more_body", False):
-                break
-
-        body = b"".join(chunks)
-        if _is_json(headers.get(b"content-type")) and (bad := _utf8_error(body)) is not None:
-            await error_response(400, "invalid_encoding", bad)(scope, receive, send)
-            return
-        replayed = False
-
-        async def replay() -> Message:
-            nonlocal replayed
-            if not replayed:
-                replayed = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
-
-        await self.app(scope, replay, send)
-
-
-def _is_json(content_type: bytes | None) -> bool:
-    """True for ``application/json`` and ``application/*+json`` (and a missing type,
-    which FastAPI also parses as JSON)."""
-    if content_type is None:
-        return True
-    media = content_type.split(b";", 1)[0].strip().lower()
-    return media == b"application/json" or (
-        media.startswith(b"application/") and media.endswith(b"+json")
-    )
-
-
-def _utf8_error(body: bytes) -> str | None:
-    """A message naming the first invalid byte when ``body`` is not UTF-8, else None."""
-    try:
-        body.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        return (
-            f"The request body is not valid UTF-8 (byte offset {exc.start}: {exc.reason}). "
-            "Send JSON encoded as UTF-8 (Content-Type: application/json; charset=utf-8); "
-            "re-save files exported in Windows-1258 or VNI as UTF-8 first."
-        )
-    return None
+    # Each handler takes its own exception type; Starlette calls it only for that type.
+    handlers: dict[type[Exception], Callable[[Request, Any], Awaitable[Response]]] = {
+        RequestValidationError: _validation_handler,
+        ApiError: _api_error_handler,
+        RequestRejected: _rejected_handler,
+        ArticleNotFoundError: _not_found_handler,
+        ArticleFormatError: _article_format_handler,
+        IndexMismatchError: _mismatch_handler,
+        IndexLockedError: _locked_handler,
+        ModelNotAvailableError: _model_handler,
+        DiskFullError: _disk_full_handler,
+        IndexReadOnlyError: _read_only_handler,
+        StarletteHTTPException: _http_handler,
+        Exception: _unhandled_handler,
+    }
+    for exc_type, handler in handlers.items():
+        app.add_exception_handler(exc_type, handler)

@@ -14,7 +14,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from models.vietnamese import normalize
-from service.api.schemas import SEED_QUESTION, AnswerSentenceOut, FiltersIn, PassageOut
+from service.schemas import SEED_QUESTION, AnswerSentenceOut, FiltersIn, PassageOut
 
 MODEL_ID = "vnqa"
 """The one model id served: retrieval plus summary over the stored articles."""
@@ -122,7 +122,7 @@ class Choice(BaseModel):
 
 
 class UsageOut(BaseModel):
-    """Tokens read and written, counted with the model's tokenizer (see README)."""
+    """Tokens read and written, counted with the model's tokenizer (see docs/api.md)."""
 
     prompt_tokens: int
     completion_tokens: int

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Mapping
-from typing import Literal
 
 from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
@@ -34,9 +33,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from service.api.errors import error_response
 from service.api.routing import match_route
-from service.core.config import Settings
+from service.core.config import KeyScope, Settings
 
-KeyScope = Literal["read", "write"]
 _RANK = {"read": 1, "write": 2}
 _WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _WRITE_PREFIXES = ("/v1/articles",)
@@ -74,9 +72,9 @@ def has_control_characters(path: str) -> bool:
     return any(ord(ch) < 0x20 or 0x7F <= ord(ch) <= 0x9F for ch in path)
 
 
-def _match_key(presented: str, keys: Mapping[str, str]) -> KeyScope | None:
+def _match_key(presented: str, keys: Mapping[str, KeyScope]) -> KeyScope | None:
     """The scope of ``presented``; every key is compared, in constant time each."""
-    found: str | None = None
+    found: KeyScope | None = None
     candidate = presented.encode()
     for key, scope in keys.items():
         if hmac.compare_digest(candidate, key.encode()):
@@ -97,7 +95,7 @@ def _bearer(headers: list[tuple[bytes, bytes]]) -> str | None:
 class ApiKeyMiddleware:
     """401 without a valid key, 403 with a key of too small a scope (JSON errors)."""
 
-    def __init__(self, app: ASGIApp, keys: Mapping[str, str], metrics_public: bool) -> None:
+    def __init__(self, app: ASGIApp, keys: Mapping[str, KeyScope], metrics_public: bool) -> None:
         self.app = app
         self.keys = dict(keys)
         self.metrics_public = metrics_public

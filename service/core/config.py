@@ -9,8 +9,8 @@ from typing import Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEFAULT_EMBEDDING_MODEL = "intfloat/multilingual-e5-small"
-DEFAULT_SUMMARIZER_MODEL = "VietAI/vit5-base-vietnews-summarization"
+from index.defaults import DEFAULT_MAX_SYLLABLES, DEFAULT_OVERLAP_SENTENCES
+from models.defaults import DEFAULT_EMBEDDING_MODEL, DEFAULT_SUMMARIZER_MODEL
 
 
 class Settings(BaseSettings):
@@ -54,9 +54,12 @@ class Settings(BaseSettings):
 
     # Chunking
     chunk_max_syllables: int = Field(
-        120, ge=10, le=400, description="Chunk size; e5-small's 512-token limit is far above it."
+        DEFAULT_MAX_SYLLABLES,
+        ge=10,
+        le=400,
+        description="Chunk size; e5-small's 512-token limit is far above it.",
     )
-    chunk_overlap_sentences: int = Field(1, ge=0, le=5)
+    chunk_overlap_sentences: int = Field(DEFAULT_OVERLAP_SENTENCES, ge=0, le=5)
 
     # Retrieval
     default_top_k: int = Field(5, ge=1, le=100)
@@ -132,7 +135,7 @@ class Settings(BaseSettings):
         parse_api_keys(value)  # fail at start-up, naming the bad entry (never the key)
         return value
 
-    def api_key_scopes(self) -> dict[str, str]:
+    def api_key_scopes(self) -> dict[str, KeyScope]:
         """``{key: "read" | "write"}`` from ``api_keys``; empty when unset."""
         return parse_api_keys(self.api_keys)
 
@@ -146,23 +149,27 @@ class Settings(BaseSettings):
         return self.data_dir / "index"
 
 
-def parse_api_keys(raw: str | None) -> dict[str, str]:
+KeyScope = Literal["read", "write"]
+_SCOPES: dict[str, KeyScope] = {"read": "read", "write": "write"}
+
+
+def parse_api_keys(raw: str | None) -> dict[str, KeyScope]:
     """``"k1:write,k2:read"`` -> ``{"k1": "write", "k2": "read"}``.
 
     Raises ``ValueError`` naming the entry (by position, never the key) that lacks a
     ``read``/``write`` scope or whose key is shorter than 8 characters.
     """
-    keys: dict[str, str] = {}
+    keys: dict[str, KeyScope] = {}
     for n, entry in enumerate((raw or "").split(","), start=1):
         if not entry.strip():
             continue
         key, sep, scope = entry.strip().rpartition(":")
-        scope = scope.strip().lower()
-        if not sep or scope not in ("read", "write"):
+        checked = _SCOPES.get(scope.strip().lower())
+        if not sep or checked is None:
             raise ValueError(f"VNQA_API_KEYS entry {n} must be `key:read` or `key:write`")
         if len(key.strip()) < 8:
             raise ValueError(f"VNQA_API_KEYS entry {n}: keys need at least 8 characters")
-        keys[key.strip()] = scope
+        keys[key.strip()] = checked
     return keys
 
 

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from index.article_files import parse_seed
 from index.chunking import Chunk, chunk_article, chunk_units
-from index.documents import Article, make_article, parse_seed
+from index.documents import Article, make_article
 from models.vietnamese import count_syllables, split_sentences
 
 SEED = Path(__file__).resolve().parents[2] / "seeds" / "nghean-cong-an-2025-11-27.txt"

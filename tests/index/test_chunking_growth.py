@@ -16,8 +16,9 @@ from collections.abc import Callable
 
 import pytest
 
+from index.article_files import load_articles
 from index.chunking import chunk_article
-from index.documents import Article, load_articles
+from index.documents import Article
 from models.vietnamese import SyllableCounter, count_syllables
 from tests.index.test_chunking import SEED
 

@@ -10,18 +10,16 @@ from pathlib import Path
 
 import pytest
 
+from index.article_files import load_articles, parse_file, parse_seed
 from index.documents import (
     Article,
     ArticleFormatError,
     article_from_mapping,
     clean_article_id,
     derive_article_id,
-    load_articles,
     lookup_article_id,
     make_article,
     parse_date,
-    parse_file,
-    parse_seed,
 )
 from models.vietnamese import count_syllables
 

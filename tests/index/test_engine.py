@@ -6,12 +6,9 @@ import numpy as np
 import pytest
 
 from index.documents import Article
-from index.engine import (
-    ArticleIndex,
-    IndexLockedError,
-    IndexMismatchError,
-    SearchFilters,
-)
+from index.engine import ArticleIndex
+from index.errors import IndexLockedError, IndexMismatchError
+from index.records import SearchFilters
 
 ARTICLES = [
     Article(id="an-ninh", title="Công an tỉnh", date="2025-11-27", source="nghean.gov.vn",

@@ -13,8 +13,9 @@ import pytest
 
 from index.atomic import atomic_write_bytes
 from index.documents import Article
-from index.engine import ArticleIndex, SearchFilters
+from index.engine import ArticleIndex
 from index.errors import DiskFullError, IndexReadOnlyError
+from index.records import SearchFilters
 from index.repair import repair_index
 from tests.service.synthetic import synthetic_articles
 from tests.small_disk import fill, free_up, small_disk

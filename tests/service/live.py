@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import contextlib
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -13,6 +12,7 @@ from dataclasses import dataclass
 import pytest
 
 from tests.conftest import SEED_ARTICLE
+from tests.service.server_process import free_port
 
 
 @dataclass
@@ -23,12 +23,6 @@ class LiveServer:
     runtime: object
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @contextlib.contextmanager
 def serving(runtime) -> Iterator[LiveServer]:
     """uvicorn in a thread on a free 127.0.0.1 port, serving ``runtime``."""
@@ -36,7 +30,7 @@ def serving(runtime) -> Iterator[LiveServer]:
 
     from service.api.app import create_app
 
-    port = _free_port()
+    port = free_port()
     config = uvicorn.Config(
         create_app(runtime=runtime), host="127.0.0.1", port=port, log_level="warning"
     )
@@ -58,7 +52,7 @@ def serving(runtime) -> Iterator[LiveServer]:
 @pytest.fixture(scope="session")
 def live_server(make_runtime) -> Iterator[LiveServer]:
     """A live server over a fresh data folder holding the seed article."""
-    from index.documents import load_articles
+    from index.article_files import load_articles
 
     runtime = make_runtime()
     runtime.index.add_articles(list(load_articles(SEED_ARTICLE)))

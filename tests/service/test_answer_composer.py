@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from index.documents import load_articles
+from index.article_files import load_articles
 from models.vietnamese import syllables
 from service.answer_composer import Candidate, answer_type_mask, is_list_question
-from service.api.schemas import SEED_QUESTION, AskResponse
 from service.chat import answer_pieces
+from service.schemas import SEED_QUESTION, AskResponse
 from tests.conftest import SEED_ARTICLE
 
 # The Secretary's distinct requests, from the article's closing section, each with the

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from index.documents import Article, load_articles
+from index.article_files import load_articles
+from index.documents import Article
 from service.answering import NO_ANSWER_TEXT
 from service.api.app import create_app
 
@@ -418,7 +419,7 @@ def test_abstractive_summaries(make_runtime, tiny_seq2seq_dir, seed_article):
 
 def test_engine_errors_map_to_status_codes(make_runtime):
     from index.documents import ArticleFormatError
-    from index.engine import IndexMismatchError
+    from index.errors import IndexMismatchError
 
     app = create_app(runtime=make_runtime())
 

@@ -3,10 +3,10 @@ summaries, with real components."""
 
 from __future__ import annotations
 
-from index.documents import load_articles
+from index.article_files import load_articles
 from models.summarization.seq2seq import Seq2SeqSummarizer
-from service.api.schemas import SEED_QUESTION
 from service.chat import CitationMarker, answer_pieces, retrieval_query, sources_block
+from service.schemas import SEED_QUESTION
 from tests.conftest import SEED_ARTICLE
 from tests.service.live import live_server  # noqa: F401  (session fixture)
 

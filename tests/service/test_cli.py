@@ -198,3 +198,46 @@ def test_model_mismatch_then_reindex(runner, cli_env, tmp_path):
     assert fixed.exit_code == 0, fixed.output
     assert "Re-embedded" in fixed.stdout
     assert runner.invoke(app, ["stats"], env=env).exit_code == 0
+
+
+def _panel_text(output: str) -> str:
+    """The words of a rich panel's body, box characters and wrapping removed."""
+    return " ".join(re.sub(r"[│╭╮╰╯─]", " ", output).split())
+
+
+def test_summarize_article_id_puts_the_title_first_like_the_api(
+    runner, cli_env, ingested, embedder
+):
+    # The title leads the text that is summarized, as in POST /v1/summarize and MCP; at 30
+    # words the seed's summary differs with and without it, so this fails if it is dropped.
+    from index.article_files import load_articles
+    from service.core.config import Settings
+    from service.runtime import build_runtime
+
+    env, _ = cli_env
+    seed = next(iter(load_articles(SEED)))
+    result = runner.invoke(
+        app, ["summarize", "--article-id", seed.id, "--max-words", "30"], env=env
+    )
+    assert result.exit_code == 0, result.output
+    settings = Settings(
+        data_dir=Path(env["VNQA_DATA_DIR"]),
+        models_dir=Path(env["VNQA_MODELS_DIR"]),
+        summarizer="extractive",
+    )
+    runtime = build_runtime(settings, embedder=embedder)
+    try:
+        with_title = runtime.answerer.summarize_article(seed.id, 30).text
+        body_only = runtime.answerer.summarize_text(seed.text, 30).text
+    finally:
+        runtime.close()
+    assert with_title != body_only
+    assert " ".join(with_title.split()) in _panel_text(result.stdout)
+
+
+def test_limits_are_the_apis(runner, cli_env, ingested):
+    # service/limits.py: VNQA_MAX_SUMMARY_WORDS caps the CLI too; a usage error, exit 2.
+    env, _ = cli_env
+    result = runner.invoke(app, ["ask", QUESTION, "--max-words", "1000"], env=env)
+    assert result.exit_code == 2
+    assert "VNQA_MAX_SUMMARY_WORDS" in result.output and "Traceback" not in result.output

@@ -12,7 +12,7 @@ import anyio
 import pytest
 from fastapi.testclient import TestClient
 
-from index.engine import IndexLockedError, IndexMismatchError
+from index.errors import IndexLockedError, IndexMismatchError
 from models.embeddings import ModelNotAvailableError
 from service.api.app import create_app
 
@@ -69,7 +69,7 @@ def test_a_bug_is_a_500_that_names_the_class_and_leaks_nothing(client, caplog):
 
 @pytest.mark.parametrize("declared", [b"abc", b"12x", b""])
 def test_a_content_length_that_is_not_an_integer_is_400(client, declared):
-    from service.api.errors import BodySizeLimitMiddleware
+    from service.api.body_limit import BodySizeLimitMiddleware
 
     sent: list[dict] = []
 

@@ -35,7 +35,7 @@ EXAMPLES = int(os.environ.get("VNQA_FUZZ_EXAMPLES", "10"))
 @pytest.fixture(scope="module")
 def api_schema(make_runtime):
     """The schema of an app over an index holding the seed article."""
-    from index.documents import load_articles
+    from index.article_files import load_articles
 
     runtime = make_runtime()
     runtime.index.add_articles(list(load_articles(SEED)))
@@ -115,7 +115,7 @@ def client(make_runtime):
     """A client (server errors as responses) over an index holding the seed article."""
     from fastapi.testclient import TestClient
 
-    from index.documents import load_articles
+    from index.article_files import load_articles
 
     runtime = make_runtime()
     runtime.index.add_articles(list(load_articles(SEED)))

@@ -25,7 +25,7 @@ LIMITS = {
 @pytest.fixture(scope="module")
 def limited(make_runtime):
     """A client with small limits over an index holding the seed article."""
-    from index.documents import load_articles
+    from index.article_files import load_articles
 
     (seed,) = list(load_articles(SEED))
     runtime = make_runtime(**LIMITS)

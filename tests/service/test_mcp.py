@@ -13,7 +13,7 @@ import pytest
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 
-from service.api.schemas import SEED_QUESTION
+from service.schemas import SEED_QUESTION
 from tests.conftest import MODELS_DIR, REPO_ROOT, SEED_ARTICLE
 from tests.service.live import live_server  # noqa: F401  (session fixture)
 
@@ -108,6 +108,11 @@ def test_http_transport_at_mcp(live_server) -> None:  # noqa: F811
                 await client.call_tool("ask", {"question": SEED_QUESTION, "top_k": 3})
             )
             assert len(answer["passages"]) == 3 and answer["summary"]["text"]
+            # The limits are the HTTP API's (service/limits.py): VNQA_MAX_SUMMARY_WORDS.
+            too_long = await client.call_tool(
+                "summarize", {"article_id": "x", "max_words": 1000}
+            )
+            assert too_long.is_error and "VNQA_MAX_SUMMARY_WORDS" in too_long.content[0].text
 
     anyio.run(session)
 

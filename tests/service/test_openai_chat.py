@@ -8,7 +8,7 @@ import re
 import openai
 import pytest
 
-from service.api.schemas import SEED_QUESTION
+from service.schemas import SEED_QUESTION
 from tests.conftest import MODELS_DIR
 from tests.service.live import live_server  # noqa: F401  (session fixture)
 

@@ -20,7 +20,7 @@ INDEX_SETTINGS = {
 
 
 def test_each_index_setting_reaches_the_index(make_runtime):
-    from index.engine import IndexOptions
+    from index.records import IndexOptions
     from service.core.config import Settings
 
     defaults = IndexOptions()

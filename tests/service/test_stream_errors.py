@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 
 from service.api.app import create_app
 from service.api.errors import ApiError
-from service.api.schemas import SEED_QUESTION
+from service.schemas import SEED_QUESTION
 from tests.conftest import SEED_ARTICLE
 
 
@@ -30,7 +30,7 @@ def events(response) -> list:
 
 @pytest.fixture(scope="module")
 def seeded(make_runtime):
-    from index.documents import load_articles
+    from index.article_files import load_articles
 
     runtime = make_runtime()
     runtime.index.add_articles(list(load_articles(SEED_ARTICLE)))

@@ -22,7 +22,7 @@ S = "\ud800"  # a lone surrogate: valid in JSON ("\\ud800"), not encodable as UT
 @pytest.fixture(scope="module")
 def client(make_runtime):
     """A client (server errors as responses) over an index holding the seed article."""
-    from index.documents import load_articles
+    from index.article_files import load_articles
 
     runtime = make_runtime(**LIMITS)
     with TestClient(create_app(runtime=runtime), raise_server_exceptions=False) as client:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from service.api.schemas import SEED_QUESTION
+from service.schemas import SEED_QUESTION
 from tests.conftest import REPO_ROOT, missing_component
 from tests.service.live import live_server  # noqa: F401  (session fixture)
 
@@ -150,7 +150,7 @@ def test_the_page_asks_for_an_api_key_only_when_the_server_wants_one(browser, ma
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
 
-    from index.documents import load_articles
+    from index.article_files import load_articles
     from tests.conftest import SEED_ARTICLE
     from tests.service.live import serving
 

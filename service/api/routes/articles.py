@@ -10,8 +10,9 @@ from starlette.concurrency import run_in_threadpool
 from index.documents import Article, ArticleFormatError, make_article
 from service.api.deps import IndexDep, SettingsDep, WriteOffloadDep
 from service.api.errors import ApiError, InvalidRequestError
-from service.api.limits import check_batch_size, check_text_size
-from service.api.schemas import (
+from service.core.config import Settings
+from service.limits import check_batch_size, check_text_size
+from service.schemas import (
     ArticleBatchIn,
     ArticleDetail,
     ArticleIn,
@@ -22,7 +23,6 @@ from service.api.schemas import (
     IngestedArticle,
     IngestResponse,
 )
-from service.core.config import Settings
 
 router = APIRouter(prefix="/v1/articles", tags=["articles"])
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from service.api.deps import AnswererDep, OffloadDep, SettingsDep
-from service.api.routes.search import check_max_words, check_question, check_top_k
-from service.api.schemas import AskRequest, AskResponse
+from service.limits import check_max_words, check_question, check_top_k
+from service.schemas import AskRequest, AskResponse
 
 router = APIRouter(prefix="/v1", tags=["ask"])
 

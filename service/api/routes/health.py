@@ -6,7 +6,7 @@ from fastapi import APIRouter
 from starlette.concurrency import run_in_threadpool
 
 from service.api.deps import RuntimeDep
-from service.api.schemas import HealthResponse
+from service.schemas import HealthResponse
 
 router = APIRouter(tags=["health"])
 

@@ -15,7 +15,7 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from collections.abc import AsyncIterator, Callable, Coroutine, Generator
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -39,8 +39,6 @@ from service.api.openai_schemas import (
     VnqaExtra,
     error_body,
 )
-from service.api.routes.search import check_max_words, check_question, check_top_k
-from service.api.schemas import AnswerSentenceOut, PassageOut
 from service.chat import (
     ChatMessage,
     TokenCounter,
@@ -51,6 +49,8 @@ from service.chat import (
     user_questions,
 )
 from service.core.config import Settings
+from service.limits import RequestRejected, check_max_words, check_question, check_top_k
+from service.schemas import AnswerSentenceOut, PassageOut
 
 logger = logging.getLogger(__name__)
 
@@ -125,7 +125,7 @@ def _conversation(
         question = check_question(questions[-1], settings, "messages[-1].content")
         top_k = check_top_k(body.top_k, settings)
         max_words = check_max_words(body.max_words, settings)
-    except ApiError as exc:
+    except RequestRejected as exc:
         raise ChatRequestError(400, exc.message, exc.code) from None
     return messages, question, top_k, max_words
 
@@ -206,7 +206,9 @@ async def chat_completions(
 
     include_usage = bool(body.stream_options and body.stream_options.include_usage)
 
-    def chunk(delta: dict[str, Any], finish: str | None = None, **more: Any) -> dict[str, Any]:
+    def chunk(
+        delta: dict[str, Any], finish: str | None = None, vnqa: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         out: dict[str, Any] = {
             "id": completion_id,
             "object": "chat.completion.chunk",
@@ -217,13 +219,14 @@ async def chat_completions(
         }
         if include_usage:
             out["usage"] = None
-        out.update(more)
+        if vnqa is not None:
+            out["vnqa"] = vnqa
         return out
 
     async def events() -> AsyncIterator[str]:
         # The role goes out at once; content follows retrieval, piece by piece.
         yield _sse(chunk({"role": "assistant", "content": ""}))
-        pieces: Iterator[str] | None = None
+        pieces: Generator[str, None, None] | None = None
         try:
             plan = await draft()
             pieces = answer_pieces(answerer.stream(plan), plan.passages, plan.sentences)
@@ -231,9 +234,9 @@ async def chat_completions(
             first = True
             while (piece := await offload(next, pieces, None)) is not None:
                 sent.append(piece)
-                more = {"vnqa": extra(plan).model_dump()} if first else {}
+                vnqa = extra(plan).model_dump() if first else None
                 first = False
-                yield _sse(chunk({"content": piece}, **more))
+                yield _sse(chunk({"content": piece}, vnqa=vnqa))
             yield _sse(chunk({}, "stop"))
             if include_usage:
                 usage = await offload(count_usage, messages, plan.passages, "".join(sent))
@@ -259,7 +262,7 @@ async def chat_completions(
         finally:
             if pieces is not None:
                 try:
-                    pieces.close()  # type: ignore[attr-defined]
+                    pieces.close()
                 except ValueError:  # still running in its worker thread
                     pass
         yield _sse("[DONE]")

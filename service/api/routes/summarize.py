@@ -7,9 +7,8 @@ from fastapi import APIRouter
 from index.documents import ArticleFormatError, clean_article_text
 from service.api.deps import AnswererDep, OffloadDep, SettingsDep
 from service.api.errors import InvalidRequestError
-from service.api.limits import check_text_size
-from service.api.routes.search import check_max_words
-from service.api.schemas import SummarizeRequest, SummarizeResponse, SummaryOut
+from service.limits import check_max_words, check_text_size
+from service.schemas import SummarizeRequest, SummarizeResponse, SummaryOut
 
 router = APIRouter(prefix="/v1", tags=["summarize"])
 

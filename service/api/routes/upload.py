@@ -1,6 +1,6 @@
 """``POST /v1/articles/upload``: ingest a ``.txt``, ``.md``, ``.json`` or ``.jsonl`` file.
 
-The file is parsed exactly as ``vnqa ingest`` parses files (:func:`index.documents.parse_file`),
+The file is parsed exactly as ``vnqa ingest`` parses files (:func:`index.article_files.parse_file`),
 so the seed format's date header and ``Tác giả:`` / ``Nguồn tin:`` lines work too.
 Parsing runs in the write lane's worker thread, never on the event loop, and stops at
 the first article over ``VNQA_MAX_BATCH_ARTICLES``; every article is checked before
@@ -15,13 +15,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, UploadFile
 
-from index.documents import SUPPORTED_SUFFIXES, Article, ArticleFormatError, parse_file
+from index.article_files import SUPPORTED_SUFFIXES, parse_file
+from index.documents import Article, ArticleFormatError
 from models.vietnamese import normalize
 from service.api.deps import IndexDep, SettingsDep, WriteOffloadDep
 from service.api.errors import InvalidRequestError
-from service.api.limits import check_batch_size, check_text_size
-from service.api.schemas import IngestedArticle, IngestResponse
 from service.core.config import Settings
+from service.limits import check_batch_size, check_text_size
+from service.schemas import IngestedArticle, IngestResponse
 
 router = APIRouter(prefix="/v1/articles", tags=["articles"])
 

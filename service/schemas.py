@@ -1,7 +1,8 @@
-"""Request and response models of the HTTP API (also used by ``vnqa ask --json``).
+"""Request and response models shared by the interfaces: the HTTP API's bodies, also
+the MCP tools' results and ``vnqa ask --json``.
 
 Limits that come from settings (question length, ``top_k`` ceiling, text size) are
-checked in the routes; what is fixed (non-blank text, ISO dates) is checked here.
+checked by :mod:`service.limits`; what is fixed (non-blank text, ISO dates) is checked here.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from pydantic import (
 )
 
 from index.documents import clean_line, lookup_article_id, parse_date
-from index.engine import IndexStats, SearchFilters, SearchHit, StoredArticle
+from index.engine import StoredArticle
+from index.records import IndexStats, SearchFilters, SearchHit
 from models.summarization.base import Summary
 from service.answering import Answer, AnswerSentence, Passage
 
