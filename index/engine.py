@@ -477,7 +477,7 @@ class ArticleIndex:
         generation = self._store.generation()
         try:
             if self._keywords_behind is None:
-                self._keywords.write(removed, added, generation)
+                self._keyword_index().write(removed, added, generation)
             else:  # reopened: a writer that failed on a full disk is dead
                 self._open_keywords(self._store.chunk_ids())
         except Exception as exc:
@@ -487,6 +487,11 @@ class ArticleIndex:
             logger.warning("%s", self._keywords_behind)
         else:
             self._keywords_behind = None
+
+    def _keyword_index(self) -> KeywordIndex:
+        if self._keywords is None:
+            raise RuntimeError("the keyword index is not open")
+        return self._keywords
 
     def _chunk_texts(self, ids: list[int]) -> dict[int, str]:
         return {i: c.text for i, c in self._store.chunks(ids).items()}
@@ -579,7 +584,7 @@ class ArticleIndex:
         with self._rw.write(), self._space_watch():
             new_ids = self._store.replace_all_chunks(chunks_by_article, meta=self._model_meta())
             self._dense = DenseIndex(self.embedder.dimension, **self._dense_opts)
-            old_keywords = self._keywords.ids() if self._keywords is not None else []
+            old_keywords: list[int] = self._keyword_index().ids().tolist()
             self._apply(old_keywords, [i for ids in new_ids.values() for i in ids], matrix,
                         [c.text for chunks in chunks_by_article.values() for c in chunks])
         self._schedule_refit()
@@ -613,18 +618,19 @@ class ArticleIndex:
                 date_from=filters.date_from, date_to=filters.date_to)
             if not allowed:
                 return []
-        unaccented = self._keywords.folded and not has_diacritics(query)
+        keywords = self._keyword_index()
+        unaccented = keywords.folded and not has_diacritics(query)
         query_vector = None
         if mode in ("hybrid", "dense"):
             dense_query = query
             if unaccented:  # e5 reads unaccented Vietnamese poorly: restore the marks first
                 with self._rw.read():
-                    dense_query = self._keywords.restore_diacritics(query)
+                    dense_query = keywords.restore_diacritics(query)
             query_vector = self.embedder.embed_queries([dense_query])[0]
         with self._rw.read():
             dense = (self._dense.search(query_vector, depth, allowed=allowed)
                      if query_vector is not None else [])
-            sparse = (self._keywords.search(query, depth, allowed=allowed, folded=unaccented)
+            sparse = (keywords.search(query, depth, allowed=allowed, folded=unaccented)
                       if mode in ("hybrid", "bm25") else [])
             dense_rank = {cid: r for r, (cid, _) in enumerate(dense, start=1)}
             sparse_rank = {cid: r for r, (cid, _) in enumerate(sparse, start=1)}

@@ -142,7 +142,8 @@ class KeywordIndex:
     def _rollback(self) -> None:
         """Drop what a failed write staged, so a later commit cannot publish half of it."""
         try:
-            self._writer.rollback()
+            if self._writer is not None:
+                self._writer.rollback()
         except Exception:  # the writer is unusable: a fresh one starts from the last commit
             self._writer = None  # dropping it releases the folder's writer lock
             self._writer = self._index.writer(_WRITER_HEAP, 1)
@@ -162,6 +163,8 @@ class KeywordIndex:
                 raise
 
     def _commit(self, generation: int) -> None:
+        if self._writer is None:
+            raise RuntimeError("the keyword index is open read-only")
         self._writer.commit()
         self._index.reload()
         self._searcher = self._index.searcher()
@@ -234,8 +237,9 @@ class KeywordIndex:
             query_obj = self._terms_query(field, terms(tokens, self.bigrams))
         else:
             query_obj = self._terms_query("m", terms(syls, self.bigrams))
-            if self.folded_weight > 0 and query_obj is not None:
-                other = self._terms_query("f", terms([fold(s) for s in syls], self.bigrams))
+            other = (self._terms_query("f", terms([fold(s) for s in syls], self.bigrams))
+                     if self.folded_weight > 0 else None)
+            if query_obj is not None and other is not None:
                 query_obj = tantivy.Query.boolean_query([
                     (tantivy.Occur.Should, query_obj),
                     (tantivy.Occur.Should, tantivy.Query.boost_query(other, self.folded_weight)),
@@ -254,7 +258,7 @@ class KeywordIndex:
             return []
         ids = searcher.fast_field_values("id", [address for _, address in hits])
         return [(int(i), float(score)) for (score, _), i in zip(hits, ids, strict=True)
-                if score > 0]
+                if score > 0 and i is not None]
 
     def _terms_query(self, field: str, words: list[str]) -> tantivy.Query | None:
         unique = list(dict.fromkeys(words))
@@ -288,7 +292,8 @@ class _Counts:
         self._searcher = searcher
         result = searcher.aggregate(tantivy.Query.all_query(),
                                     {"total": {"sum": {"field": "syllables"}}})
-        self.total = int(result["total"]["value"] or 0)
+        value = result["total"]["value"]
+        self.total = int(value) if value else 0
 
     @lru_cache(maxsize=4096)  # noqa: B019 - one instance per searcher, dropped with it
     def unigram(self, syllable: str) -> int:
