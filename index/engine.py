@@ -263,16 +263,24 @@ class ArticleIndex:
             folded_weight=o.bm25_folded_weight, read_only=self.read_only is not None)
         if self.read_only is not None:
             return
-        generation = self._store.generation()
-        if self._keywords.generation is None:
-            if stored_ids or len(self._keywords):
-                logger.warning("building the keyword index from %d stored chunks",
-                               len(stored_ids))
-            self._keywords.rebuild(self._store.iter_chunk_texts(), generation)
-        elif self._keywords.generation != generation:
-            removed, added = self._keywords.sync(stored_ids, self._chunk_texts, generation)
-            logger.warning("keyword index caught up with the store: %d chunks removed, "
-                           "%d added", removed, added)
+        try:
+            generation = self._store.generation()
+            if self._keywords.generation is None:
+                if stored_ids or len(self._keywords):
+                    logger.warning("building the keyword index from %d stored chunks",
+                                   len(stored_ids))
+                self._keywords.rebuild(self._store.iter_chunk_texts(), generation)
+            elif self._keywords.generation != generation:
+                removed, added = self._keywords.sync(stored_ids, self._chunk_texts, generation)
+                logger.warning("keyword index caught up with the store: %d chunks removed, "
+                               "%d added", removed, added)
+        except Exception as exc:  # a full disk: served as it is, caught up at the next write
+            self._keywords_behind = (
+                f"the keyword index lags the store ({exc}); it catches up at the next write "
+                "or open")
+            logger.warning("%s", self._keywords_behind)
+        else:
+            self._keywords_behind = None
 
     def _lost_commits(self, extra: Sequence[int]) -> LostCommits | None:
         """Evidence that the store lost commits FAISS had mirrored, or None.
@@ -474,19 +482,16 @@ class ArticleIndex:
     def _write_keywords(self, removed: Sequence[int], added: list[tuple[int, str]]) -> None:
         """Mirror the commit in the keyword index; after a failed write (a full disk)
         the next write catches up with the store instead (so does the next open)."""
-        generation = self._store.generation()
+        if self._keywords_behind is not None:  # reopened: a writer that failed is dead
+            self._open_keywords(self._store.chunk_ids())  # notes or clears the lag itself
+            return
         try:
-            if self._keywords_behind is None:
-                self._keyword_index().write(removed, added, generation)
-            else:  # reopened: a writer that failed on a full disk is dead
-                self._open_keywords(self._store.chunk_ids())
+            self._keyword_index().write(removed, added, self._store.generation())
         except Exception as exc:
             self._keywords_behind = (
                 f"the keyword index lags the store ({exc}); it catches up at the next write "
                 "or open")
             logger.warning("%s", self._keywords_behind)
-        else:
-            self._keywords_behind = None
 
     def _keyword_index(self) -> KeywordIndex:
         if self._keywords is None:
