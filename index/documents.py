@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from index.html_text import html_to_text, looks_like_html
-from models.vietnamese import count_syllables, normalize
+from index.lead import title_from_lead
+from models.vietnamese import normalize
 
 MAX_ID_LENGTH = 200
 TITLE_MAX_SYLLABLES = 15
@@ -32,7 +33,6 @@ _DMY_DATE_RE = re.compile(r"([0-9]{1,2})[/.-]([0-9]{1,2})[/.-]([0-9]{4})")
 _ID_FORBIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
 # Ids that are path segments of their own: /v1/articles/. and /v1/articles/.. .
 _ID_RESERVED = frozenset({".", ".."})
-_FIRST_SENTENCE_RE = re.compile(r".+?[.!?…](?=\s|$)")
 
 _TEXT_FIELDS = ("text", "body", "content")
 _OPTIONAL_FIELDS = ("title", "date", "source", "url", "author")
@@ -224,26 +224,10 @@ def derive_article_id(text: str, title: str | None) -> str:
 
 
 def derive_title(text: str, max_syllables: int = TITLE_MAX_SYLLABLES) -> str | None:
-    """A title from the first sentence of ``text``, cut at a word boundary with "…"
-    when it has more than ``max_syllables`` syllables."""
-    first_line = next((line.strip() for line in text.split("\n") if line.strip()), "")
-    if not first_line:
-        return None
-    match = _FIRST_SENTENCE_RE.match(first_line)
-    sentence = match.group() if match else first_line
-    words = sentence.split()
-    kept: list[str] = []
-    total = 0
-    for word in words:
-        syl = count_syllables(word)
-        if kept and total + syl > max_syllables:
-            break
-        kept.append(word)
-        total += syl
-    title = " ".join(kept)
-    if len(kept) < len(words):
-        return title.rstrip(" ,;:.–—-") + "…"
-    return title.rstrip(" .") or title
+    """A title made from the article's lead (:mod:`index.lead`): its first prose
+    paragraph that is no caption or roster, cut at a word boundary with "…" when it
+    has more than ``max_syllables`` syllables."""
+    return title_from_lead(text, max_syllables)
 
 
 def make_article(

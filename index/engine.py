@@ -34,13 +34,15 @@ from index.chunking import chunk_article
 from index.dense import REFIT_BATCH, DenseIndex, ivf_lists
 from index.documents import Article
 from index.errors import DiskFullError, IndexMismatchError, IndexReadOnlyError
-from index.fusion import convex_fusion, reciprocal_rank_fusion
+from index.fusion import fuse_hybrid
 from index.keywords import KeywordIndex
+from index.pipeline import prefetch
 from index.process_lock import acquire_lock, release_lock
 from index.records import (
     DB_FILE,
     DENSE_FILE,
     KEYWORDS_DIR,
+    BackendStatus,
     IndexOptions,
     IndexStats,
     IngestResult,
@@ -400,11 +402,13 @@ class ArticleIndex:
         """
         self._require_writable()
         results: list[IngestResult] = []
-        group: dict[str, Article] = {}
+        group: dict[str, tuple[Article, list[NewChunk]]] = {}
         limit = self._group_limit()
-        for article in articles:
+        # Chunking runs in a thread ahead of the embedding (index/pipeline.py): the
+        # sentence splitter holds the GIL while the model releases it.
+        for article, chunks in prefetch(articles, lambda a: (a, self._chunk(a))):
             group.pop(article.id, None)  # a repeated id within a batch: the last one wins
-            group[article.id] = article
+            group[article.id] = (article, chunks)
             if len(group) >= limit:
                 results.extend(self._add_group(list(group.values())))
                 if progress:
@@ -427,8 +431,7 @@ class ArticleIndex:
         articles, _ = self._store.counts()
         return max(_COMMIT_EVERY, min(_COMMIT_MAX, articles // _GROWTH_DIVISOR))
 
-    def _add_group(self, articles: list[Article]) -> list[IngestResult]:
-        chunked = [(a, self._chunk(a)) for a in articles]
+    def _add_group(self, chunked: list[tuple[Article, list[NewChunk]]]) -> list[IngestResult]:
         texts = [c.text for _, chunks in chunked for c in chunks]
         # Embedding is the slow part and happens outside the lock: searches go on. The
         # whole group in one call lets the embedder batch by length and run batches in
@@ -639,16 +642,9 @@ class ArticleIndex:
                       if mode in ("hybrid", "bm25") else [])
             dense_rank = {cid: r for r, (cid, _) in enumerate(dense, start=1)}
             sparse_rank = {cid: r for r, (cid, _) in enumerate(sparse, start=1)}
-            if mode == "hybrid" and self._fusion == "convex":
-                ranked = convex_fusion(
-                    [dense, sparse], weights=[self._dense_weight, 1.0 - self._dense_weight],
-                )[:top_k]
-            elif mode == "hybrid":
-                ranked = reciprocal_rank_fusion(
-                    [[c for c, _ in dense], [c for c, _ in sparse]], k=self._rrf_k,
-                    weights=[self._dense_weight, 1.0 - self._dense_weight])[:top_k]
-            else:
-                ranked = (dense if mode == "dense" else sparse)[:top_k]
+            ranked = fuse_hybrid(dense, sparse, mode=mode, fusion=self._fusion,
+                                 dense_weight=self._dense_weight, rrf_k=self._rrf_k,
+                                 top_k=top_k)
             chunks = self._store.chunks(cid for cid, _ in ranked)
         articles = self._store.article_meta(c.article_id for c in chunks.values())
         hits = []
@@ -659,6 +655,11 @@ class ArticleIndex:
             hits.append(_hit(chunk, articles.get(chunk.article_id), score,
                              dense_rank.get(cid), sparse_rank.get(cid)))
         return hits
+
+    @property
+    def store(self) -> ArticleStore:
+        """The SQLite store (companion tables such as summaries live beside the articles)."""
+        return self._store
 
     def get_article(self, article_id: str) -> StoredArticle | None:
         """A stored article with its text and chunk count."""
@@ -680,6 +681,12 @@ class ArticleIndex:
         articles, chunks = self._store.counts()
         return IndexStats(articles, chunks, self.embedder.name, self.embedder.dimension,
                           self.embedder.fingerprint)
+
+    def backends(self) -> list[BackendStatus]:
+        """Where articles and chunks live: both in this process, reachable while open."""
+        where = str(self.directory)
+        return [BackendStatus("articles", "sqlite", where, True),
+                BackendStatus("chunks", "embedded", where, True)]
 
 
 def _hit(chunk: ChunkRow, article: ArticleRow | None, score: float,

@@ -25,3 +25,7 @@ class IndexMismatchError(RuntimeError):
 
 class IndexLockedError(RuntimeError):
     """Another process has this index open for writing."""
+
+
+class BackendUnavailableError(RuntimeError):
+    """A shared backend (PostgreSQL, Milvus) did not answer in time; the API answers 503."""

@@ -61,3 +61,28 @@ def convex_fusion(
             fused[item] = fused.get(item, 0.0) + weight * norm
     order = {item: i for i, item in enumerate(fused)}
     return sorted(fused.items(), key=lambda pair: (-pair[1], order[pair[0]]))
+
+
+def fuse_hybrid(
+    dense: Sequence[tuple[Id, float]],
+    sparse: Sequence[tuple[Id, float]],
+    *,
+    mode: str,
+    fusion: str,
+    dense_weight: float,
+    rrf_k: int,
+    top_k: int,
+) -> list[tuple[Id, float]]:
+    """The best ``top_k`` of a search: both rankings fused (``hybrid``) or one of them.
+
+    ``fusion`` is ``convex`` (:func:`convex_fusion`) or ``rrf``
+    (:func:`reciprocal_rank_fusion`); the dense ranking weighs ``dense_weight``, BM25
+    the rest. Every index backend ranks through here, so they fuse alike.
+    """
+    weights = [dense_weight, 1.0 - dense_weight]
+    if mode == "hybrid" and fusion == "convex":
+        return convex_fusion([dense, sparse], weights=weights)[:top_k]
+    if mode == "hybrid":
+        return reciprocal_rank_fusion(
+            [[c for c, _ in dense], [c for c, _ in sparse]], k=rrf_k, weights=weights)[:top_k]
+    return list(dense if mode == "dense" else sparse)[:top_k]

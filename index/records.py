@@ -75,6 +75,17 @@ class IndexStats:
 
 
 @dataclass(frozen=True, slots=True)
+class BackendStatus:
+    """One backend an index uses, and whether it answered just now."""
+
+    role: Literal["articles", "chunks"]
+    kind: str  # sqlite, postgresql, embedded, milvus
+    where: str  # a folder or a host, never a password
+    reachable: bool
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class LostCommits:
     """Evidence that the store lost commits which the vector file had mirrored."""
 

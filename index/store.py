@@ -6,6 +6,7 @@ import errno
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -223,6 +224,21 @@ class ArticleStore:
     # -- writes -------------------------------------------------------------------
     def _transaction(self):
         return _Transaction(self._db, self.path)
+
+    # -- for companion tables (index.summary_store) ---------------------------------
+    @contextmanager
+    def reading(self) -> Iterator[sqlite3.Connection]:
+        """The connection, under the store's lock, for reads of companion tables."""
+        with self._lock:
+            yield self._db
+
+    @contextmanager
+    def writing(self) -> Iterator[sqlite3.Connection]:
+        """One transaction on companion tables, with the store's lock and durability
+        rules (full-disk → :class:`DiskFullError`, nothing stored); it does not count as
+        an article write (the generation that FAISS mirrors stays as it is)."""
+        with self._lock, self._transaction():
+            yield self._db
 
     def replace_articles(
         self, articles: Sequence[NewArticle], *, meta: dict[str, str] | None = None

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 from tqdm.auto import tqdm
 
+from models import priority
 from models.defaults import DEFAULT_EMBEDDING_MODEL
 from models.errors import ModelNotAvailableError
 from models.fairlock import FairLock
@@ -174,6 +175,7 @@ class Embedder:
             unit="batch",
         ):
             part = order[start : start + batch_size]
+            priority.checkpoint()  # heavy and bulk work let searches go first
             with self._lock:
                 vectors = self._model.encode(
                     [prefix + texts[i] for i in part],

@@ -30,6 +30,7 @@ from typing import Literal
 
 import numpy as np
 
+from models import priority
 from models.errors import ModelNotAvailableError
 
 logger = logging.getLogger(__name__)
@@ -257,8 +258,10 @@ class OnnxEmbedder:
             batches.append(order[start:start + size])
             start += size
         out = np.empty((len(texts), self.dimension), dtype=np.float32)
+        cost_class = priority.current()  # pool threads act for the caller
 
         def run(batch: list[int]) -> None:
+            priority.checkpoint(cost_class)  # heavy and bulk work let searches go first
             out[batch] = self._run([encodings[i] for i in batch])
 
         if len(batches) == 1 or self.parallel == 1:

@@ -1,16 +1,17 @@
 """Compose the answer to a question from retrieved passages, sentence by sentence.
 
 Every passage is split into sentences once; every distinct sentence is embedded once
-(one batched call) and scored against the question: the embedding cosine (spread over
-the candidates) blended with TF-IDF relevance over syllables and syllable pairs, plus
-a small prior for better-ranked passages, a bonus when the sentence holds a number the
-question asks for ("bao nhiêu", "năm nào", "khi nào") and does not hold, and a bonus for
-the share of its words the question does not already have (a sentence that only
-restates the question gains little). The best sentence opens the answer. A factoid
-question gets at most one more sentence, only when it scores close to the best; a
-question that asks for a list ("yêu cầu gì", "những biện pháp nào", "vì sao") gets its
-distinct points, chosen by maximal marginal relevance so near-duplicates
-(overlapping chunks, the same fact told twice) are skipped, within the word budget.
+(one batched call) and scored by a learned linear scorer over cheap features
+(:mod:`service.answer_features`: the embedding cosine, TF-IDF over syllables and
+syllable pairs, the IDF share of the question the sentence covers, the passage's
+rank, the sentence's place next to the best lexical match, and what the question asks
+for — a number, a year, a person, a place — against what the sentence holds). The
+best sentence opens the answer. A factoid question gets at most one more sentence,
+only when its probability of holding the answer (a softmax over the candidates) is
+close enough to the best one's; a question that asks for a list ("yêu cầu gì",
+"những biện pháp nào", "vì sao") gets its distinct points, chosen by maximal marginal
+relevance so near-duplicates (overlapping chunks, the same fact told twice) are
+skipped, within the word budget.
 
 The same scores pick each passage's highlight, so the highlight, the answer and its
 citations never disagree.
@@ -25,8 +26,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from models.summarization.extractive import relevance_from_syllables
 from models.vietnamese import split_sentences, syllables
+from service.answer_features import SCORER_WEIGHTS, features
 
 if TYPE_CHECKING:
     from index.records import SearchHit
@@ -40,20 +41,6 @@ _LIST_QUESTION_RE = re.compile(
     r"|\blàm gì\b|\bvì sao\b|\btại sao\b|\bnguyên nhân\b|\bnhững gì\b",
     re.IGNORECASE,
 )
-# Question words: they name what is asked, not words the answer sentence shares.
-_QUESTION_WORDS = frozenset(
-    "gì nào ai đâu sao bao nhiêu mấy là không vậy thế".split()
-)
-# What kind of token the answer is: a number (how many, which year, when) or a name.
-_NUMBER_QUESTION_RE = re.compile(
-    r"bao nhiêu|năm nào|khi nào|bao giờ|năm bao|thời gian nào|ngày nào|thế kỷ nào|\bmấy\b",
-    re.IGNORECASE,
-)
-_NAME_QUESTION_RE = re.compile(
-    r"\bai\b|ở đâu|nơi nào|nước nào|quốc gia nào|thành phố nào|\btên\b", re.IGNORECASE
-)
-_DIGIT_RE = re.compile(r"\d")
-_WORD_RE = re.compile(r"\w+")
 _TERMINAL = tuple(".!?…;:\"”»)'’")
 _CLAUSE_END_RE = re.compile(r"[,;:](?=\s)")
 _CREDIT_RE = re.compile(
@@ -64,22 +51,23 @@ _CREDIT_RE = re.compile(
 
 @dataclass(frozen=True, slots=True)
 class Weights:
-    """How sentence scores are made and how many sentences an answer takes."""
+    """How many sentences an answer takes, given the learned sentence scores.
 
-    dense: float = 0.6  # share of the embedding cosine in relevance; the rest is lexical
-    rank_prior: float = 0.2  # bonus for sentences of better-ranked passages
-    answer_type: float = 0.1  # bonus: a number the question asks for and does not hold
-    answer_name: bool = False  # the bonus also for a name asked by "ai" / "ở đâu"
-    fresh: float = 0.2  # bonus x share of the sentence's syllables that are not the question's
-    question_words: bool = True  # keep "gì", "nào", "ai", … in the lexical query (False: drop them)
-    second_ratio: float = 0.8  # a factoid's second sentence must score this share of the best
+    Scores are :func:`service.answer_features.features` times ``SCORER_WEIGHTS``. For a
+    factoid, a softmax over the question's candidates turns them into each sentence's
+    probability of holding the answer and ``second_ratio`` compares a sentence's with
+    the best one's; for a list question the scores are spread over [0, 1] (min–max)
+    and ``list_ratio`` compares on that scale.
+    """
+
+    second_ratio: float = 0.15  # a factoid's next sentence: this share of the best's probability
     factoid_sentences: int = 2
-    follow_ratio: float = 0.7  # the sentence after the best joins at this share of the best
-    list_ratio: float = 0.73  # a list point must score this share of the best
+    list_ratio: float = 0.6  # a list point: this share of the best (scores spread to [0, 1])
     novelty: float = 0.5  # MMR: weight of the similarity to points already chosen
     duplicate_cosine: float = 0.97  # sentences this close count as the same point
     duplicate_jaccard: float = 0.6
     point_syllables: int = 30  # a list point longer than this is cut after a clause
+    scorer: tuple[float, ...] | None = None  # weights over the features; None: SCORER_WEIGHTS
 
 
 DEFAULT_WEIGHTS = Weights()
@@ -182,38 +170,6 @@ def trim_point(candidate: Candidate, limit: int) -> Candidate:
     )
 
 
-def _spread(values: np.ndarray) -> np.ndarray:
-    """Min-max to [0, 1]; e5 cosines sit in a narrow band."""
-    low, high = float(values.min()), float(values.max())
-    return (values - low) / (high - low) if high > low else np.ones_like(values)
-
-
-def answer_type_mask(question: str, question_syllables: Sequence[str],
-                     candidates: Sequence[Candidate], *, names: bool = True) -> np.ndarray:
-    """1.0 for each sentence holding the kind of token the question asks for and does
-    not itself contain: a number ("bao nhiêu", "năm nào", "khi nào") or a capitalized
-    name after the sentence's first word ("ai", "ở đâu"; only with ``names``); 0.0
-    otherwise."""
-    mask = np.zeros(len(candidates))
-    asked = {s.casefold() for s in question_syllables}
-    if _NUMBER_QUESTION_RE.search(question):
-        for i, c in enumerate(candidates):
-            mask[i] = any(_DIGIT_RE.search(s) and s.casefold() not in asked for s in c.syllables)
-    elif names and _NAME_QUESTION_RE.search(question):
-        for i, c in enumerate(candidates):
-            words = _WORD_RE.findall(c.text)[1:]  # syllables are case-folded; the text is not
-            mask[i] = any(w[:1].isupper() and w.casefold() not in asked for w in words)
-    return mask
-
-
-def _fresh_share(question_syllables: Sequence[str], candidate: Candidate) -> float:
-    """Share of the sentence's syllables the question does not have: a sentence that only
-    restates the question scores low."""
-    asked = {s.casefold() for s in question_syllables}
-    new = sum(1 for s in candidate.syllables if s.casefold() not in asked)
-    return new / len(candidate.syllables)
-
-
 def _jaccard(a: Sequence[str], b: Sequence[str]) -> float:
     sa, sb = set(a), set(b)
     return len(sa & sb) / len(sa | sb) if sa | sb else 1.0
@@ -238,32 +194,16 @@ def compose(
 
     query = np.asarray(embedder.embed_queries([question])[0], dtype=np.float32)
     vectors = np.asarray(embedder.embed_passages([c.text for c in candidates]), dtype=np.float32)
-    dense = _spread(vectors @ query)
-    question_syllables = syllables(question)
-    query_syllables = question_syllables
-    if not weights.question_words:
-        query_syllables = [
-            s for s in question_syllables if s.casefold() not in _QUESTION_WORDS
-        ] or question_syllables
-    lexical = np.asarray(
-        relevance_from_syllables([c.syllables for c in candidates], query_syllables)
-    )
-    top = float(lexical.max())
-    lexical = lexical / top if top > 0 else lexical
-    ranks = np.array([c.passage for c in candidates], dtype=float)
-    scores = (
-        weights.dense * dense
-        + (1.0 - weights.dense) * lexical
-        + weights.rank_prior * np.exp(-ranks / 2.0)
-    )
-    if weights.answer_type:
-        scores = scores + weights.answer_type * answer_type_mask(
-            question, question_syllables, candidates, names=weights.answer_name
-        )
-    if weights.fresh:
-        scores = scores + weights.fresh * np.array(
-            [_fresh_share(question_syllables, c) for c in candidates]
-        )
+    scorer = SCORER_WEIGHTS if weights.scorer is None else np.asarray(weights.scorer)
+    raw = features(question, syllables(question), candidates, vectors @ query) @ scorer
+    if is_list:
+        # A list has several answering sentences: scores spread over [0, 1], so that
+        # every point close to the best qualifies (the softmax below is too peaked).
+        low, high = float(raw.min()), float(raw.max())
+        scores = (raw - low) / (high - low) if high > low else np.ones_like(raw)
+    else:
+        # Each sentence's probability of holding the answer, as a share of the best one's.
+        scores = np.exp(raw - raw.max())
 
     highlights: list[tuple[int, int]] = []
     for number, hit in enumerate(hits):
@@ -312,21 +252,12 @@ def compose(
         rest = sorted(chosen[1:], key=lambda i: (candidates[i].passage, candidates[i].start))
         chosen = [chosen[0], *rest]
     else:
-        best = order[0]
-        after = best + 1
-        # The answer often sits in the sentence after the one that restates the
-        # question ("Một số công ty … mở văn phòng. Những công ty này …").
-        follows = (
-            after < len(candidates)
-            and candidates[after].passage == candidates[best].passage
-            and scores[after] >= weights.follow_ratio * best_score
-        )
         runners = [i for i in order[1:] if scores[i] >= weights.second_ratio * best_score]
-        for i in ([after] if follows else []) + runners[: weights.factoid_sentences - 1]:
+        for i in runners:
             length = len(candidates[i].syllables)
             if len(chosen) >= weights.factoid_sentences:
                 break
-            if i not in chosen and used + length <= max_words and not duplicate(i):
+            if used + length <= max_words and not duplicate(i):
                 chosen.append(i)
                 used += length
     return Composition(candidates, chosen, highlights, is_list)

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from pydantic import ValidationError
@@ -188,6 +188,8 @@ def ingest(
                     articles, progress=lambda n: progress.advance(task, n)
                 )
                 progress.update(task, completed=len(articles))
+            summarized = (_summarize_pending(settings, index, embedder)
+                          if settings.auto_summaries else 0)
         finally:
             index.close()
         elapsed = time.perf_counter() - started
@@ -197,6 +199,7 @@ def ingest(
     table.add_row("articles added", str(len(results) - replaced))
     table.add_row("articles replaced", str(replaced))
     table.add_row("chunks", str(sum(r.chunks for r in results)))
+    table.add_row("summaries made", str(summarized))
     table.add_row("seconds", f"{elapsed:.1f}")
     table.add_row("index", str(settings.index_dir))
     console.print(table)
@@ -486,6 +489,7 @@ def stats() -> None:
 @models_app.command("prepare")
 def models_prepare() -> None:
     """Resolve (or build) the embedder and try the summarizer; say where each came from."""
+    from models.summarization.seq2seq import Seq2SeqSummarizer
     from service.runtime import build_summarizer_from, load_embedder_from
 
     with _expected_errors():
@@ -505,12 +509,179 @@ def models_prepare() -> None:
         f"[bold]Summarizer:[/] {summarizer.model_name} (requested: {choice.requested})",
         highlight=False,
     )
-    if summarizer.method == "abstractive":
-        console.print("Summaries will be [green]abstractive[/] (seq2seq).")
+    if isinstance(summarizer, Seq2SeqSummarizer):
+        console.print(
+            f"Summaries will be [green]abstractive[/] (seq2seq on {summarizer.variant}).",
+            highlight=False,
+        )
     else:
         reason = choice.fallback_reason or f"VNQA_SUMMARIZER={settings.summarizer}"
         console.print(f"Summaries will be [yellow]extractive[/] because {reason}.", highlight=False)
 
 
+@models_app.command("import")
+def models_import(
+    path: Annotated[
+        Path, typer.Argument(help="A checkpoint folder, or a .tar, .tar.gz or .zip of one.")
+    ],
+    replace: Annotated[
+        bool, typer.Option("--replace", help="Install over a model of the same name.")
+    ] = False,
+) -> None:
+    """Install a seq2seq checkpoint brought from elsewhere (no network needed) and convert it.
+
+    The checkpoint is checked (config, weights, tokenizer), installed as
+    VNQA_MODELS_DIR/<folder name> and converted to CTranslate2 int8 unless
+    VNQA_SUMMARIZER_BACKEND=torch; VNQA_SUMMARIZER_MODEL=<folder name> then selects it.
+    """
+    from models.summarization.checkpoint import import_checkpoint
+    from models.summarization.factory import prepare_ctranslate2
+
+    with _expected_errors():
+        settings = _settings()
+        with console.status(f"Checking and installing {path}..."):
+            info = import_checkpoint(path, settings.models_dir, replace=replace)
+        console.print(
+            f"[bold]Installed:[/] {info.model_type} checkpoint at {info.folder}", highlight=False
+        )
+        if settings.summarizer_backend != "torch":
+            try:
+                with console.status("Converting to CTranslate2 int8..."):
+                    converted = prepare_ctranslate2(info.folder, settings.models_dir)
+                console.print(f"[bold]Converted:[/] {converted}", highlight=False)
+            except ModelNotAvailableError as exc:
+                if settings.summarizer_backend == "ctranslate2":
+                    raise
+                console.print(f"[yellow]Runs on torch:[/] {exc}", highlight=False)
+    console.print(
+        f"Select it with [bold]VNQA_SUMMARIZER_MODEL={info.name}[/]", highlight=False
+    )
+
+
 if __name__ == "__main__":  # pragma: no cover
     app()
+
+
+# -- summaries, fetching, feeds -------------------------------------------------------
+
+
+def _summarize_pending(settings: Settings, index: Any, embedder: Any) -> int:
+    """Summarize every queued article in-line, with a progress bar; returns how many."""
+    from index.summary_store import SqliteSummaryStore
+    from service.auto_summaries import AutoSummaries
+    from service.runtime import build_summarizer_from
+
+    store = SqliteSummaryStore(index.store)
+    pending = store.status_counts().get("pending", 0)
+    if not pending:
+        return 0
+    choice = build_summarizer_from(settings, embedder)
+    worker = AutoSummaries(store, choice.summarizer, max_words=settings.summary_max_words,
+                           batch=settings.summary_batch)
+    store.mark_stale(worker.key)
+    with _progress() as progress:
+        task = progress.add_task("Summarizing articles", total=pending)
+        return worker.drain(progress=lambda n: progress.advance(task, n))
+
+
+@app.command()
+def resummarize(
+    which: Annotated[
+        str, typer.Option(help="stale (made by another summarizer), failed, or all.")
+    ] = "stale",
+) -> None:
+    """Redo stored summaries with the configured summarizer (stale ones by default)."""
+    from index.summary_store import SqliteSummaryStore
+    from service.auto_summaries import summarizer_key
+    from service.runtime import build_summarizer_from, load_embedder_from, open_index
+
+    if which not in ("stale", "failed", "all"):
+        raise typer.BadParameter("choose stale, failed or all", param_hint="--which")
+    with _expected_errors():
+        settings = _settings()
+        embedder = load_embedder_from(settings)
+        index = open_index(settings, embedder)
+        try:
+            store = SqliteSummaryStore(index.store)  # type: ignore[attr-defined]  # embedded backend
+            choice = build_summarizer_from(settings, embedder)
+            store.mark_stale(summarizer_key(choice.summarizer))
+            queued = store.requeue(which)  # type: ignore[arg-type]
+            made = _summarize_pending(settings, index, embedder)
+            counts = store.status_counts()
+        finally:
+            index.close()
+    console.print(f"Queued {queued} summaries again, made {made}; now "
+                  + ", ".join(f"{n} {status}" for status, n in sorted(counts.items())) + ".")
+
+
+def _store_fetched(settings: Settings, fetch: Callable[[Any], list[Article]]) -> list[str]:
+    """Open the index, store what ``fetch(index)`` returns, summarize it; its ids."""
+    from service.runtime import load_embedder_from, open_index
+
+    embedder = load_embedder_from(settings)
+    index = open_index(settings, embedder)
+    try:
+        articles = fetch(index)
+        if articles:
+            index.add_articles(articles)
+        if settings.auto_summaries:
+            _summarize_pending(settings, index, embedder)
+    finally:
+        index.close()
+    return [a.id for a in articles]
+
+
+@app.command()
+def fetch(url: Annotated[str, typer.Argument(help="An http(s) news page.")]) -> None:
+    """Download a news page, extract its article (trafilatura) and store it."""
+    from service.fetching import FetchError, FetchLimits, fetch_article
+
+    with _expected_errors():
+        settings = _settings()
+        try:
+            article = fetch_article(url, FetchLimits.from_settings(settings))
+        except FetchError as exc:
+            raise CliError(str(exc)) from None
+        _store_fetched(settings, lambda index: [article])
+    console.print(f"Stored {article.id}: {article.title} ({len(article.text)} characters).")
+
+
+@app.command()
+def watch(
+    feeds: Annotated[list[str], typer.Argument(help="RSS or Atom feed URLs.")],
+    interval: Annotated[
+        float | None, typer.Option(min=1, help="Seconds between polls (VNQA_FEED_INTERVAL_S).")
+    ] = None,
+    once: Annotated[bool, typer.Option("--once", help="Poll once and exit.")] = False,
+) -> None:
+    """Poll feeds, store their new items' articles and summarize them; remembers its place.
+
+    Holds the index while it runs, like the server (which polls VNQA_FEEDS itself).
+    """
+    from index.feed_positions import FeedPositions
+    from service.feeds import FEED_POSITIONS_FILE, FeedWatcher
+    from service.fetching import FetchLimits
+    from service.runtime import load_embedder_from, open_index
+
+    with _expected_errors():
+        settings = _settings()
+        embedder = load_embedder_from(settings)
+        index = open_index(settings, embedder)
+        positions = FeedPositions(settings.data_dir / FEED_POSITIONS_FILE)
+        watcher = FeedWatcher(feeds, positions, index.add_articles,
+                              FetchLimits.from_settings(settings),
+                              interval_s=interval or settings.feed_interval_s)
+        try:
+            while True:
+                report = watcher.poll_once()
+                if settings.auto_summaries:
+                    _summarize_pending(settings, index, embedder)
+                for link, why in report.skipped + report.errors:
+                    err_console.print(f"[yellow]{link}[/]: {why}", highlight=False)
+                console.print(f"{len(report.added)} new articles from {len(feeds)} feeds.")
+                if once:
+                    break
+                time.sleep(watcher.interval_s)
+        finally:
+            positions.close()
+            index.close()

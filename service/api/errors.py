@@ -19,7 +19,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from index.article_files import MAX_JSON_INT_DIGITS
 from index.documents import ArticleFormatError
-from index.errors import DiskFullError, IndexLockedError, IndexMismatchError, IndexReadOnlyError
+from index.errors import (
+    BackendUnavailableError,
+    DiskFullError,
+    IndexLockedError,
+    IndexMismatchError,
+    IndexReadOnlyError,
+)
 from models.errors import ModelNotAvailableError
 from service.answering import ArticleNotFoundError
 from service.limits import RequestRejected
@@ -81,7 +87,10 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     409: _documented("The index was built with another embedding model, or is locked."),
     413: _documented("Request body over VNQA_MAX_BODY_BYTES."),
     422: _documented("Invalid input or a configured limit exceeded (named in `error.limit`)."),
-    503: _documented("Starting up, overloaded (see Retry-After), or the index is read-only."),
+    503: _documented(
+        "Starting up, overloaded (see Retry-After), the index is read-only, or a shared "
+        "backend (PostgreSQL, Milvus) did not answer."
+    ),
     507: _documented("The disk holding the index is full; nothing of the request was stored."),
 }
 """Documented on every operation so clients (and schemathesis) know the error shape."""
@@ -234,6 +243,10 @@ async def _read_only_handler(request: Request, exc: IndexReadOnlyError) -> JSONR
     return error_response(503, "read_only", str(exc))
 
 
+async def _backend_handler(request: Request, exc: BackendUnavailableError) -> JSONResponse:
+    return error_response(503, "backend_unavailable", str(exc), headers={"Retry-After": "5"})
+
+
 async def _http_handler(request: Request, exc: StarletteHTTPException) -> JSONResponse:
     code = _STATUS_CODES.get(exc.status_code, "http_error")
     message = str(exc.detail)
@@ -290,6 +303,7 @@ def install_error_handlers(app: FastAPI) -> None:
         ModelNotAvailableError: _model_handler,
         DiskFullError: _disk_full_handler,
         IndexReadOnlyError: _read_only_handler,
+        BackendUnavailableError: _backend_handler,
         StarletteHTTPException: _http_handler,
         Exception: _unhandled_handler,
     }

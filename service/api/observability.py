@@ -113,7 +113,7 @@ class _AppStateCollector(Collector):
         shed = GaugeMetricFamily(
             "vnqa_offload_shed", "Calls refused with 503 since start, by lane.", labels=["lane"]
         )
-        for name in ("offload", "write_offload"):
+        for name in ("search_offload", "offload", "write_offload"):
             lane = getattr(state, name, None)
             if lane is not None:
                 in_flight.add_metric([lane.lane], lane.in_flight)

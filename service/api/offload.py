@@ -1,8 +1,10 @@
 """Worker-thread lanes for blocking model and index calls: bounded, with load shedding.
 
 A route awaits ``offload(func, *args)``; the call runs in a worker thread of its lane
-(inference: ``VNQA_INFERENCE_WORKERS`` threads; writes: one), at most
-``VNQA_MAX_QUEUE`` calls wait, and one more is refused with 503 ``overloaded``.
+(one per cost class: searches and asks ``VNQA_INFERENCE_WORKERS`` threads each;
+writes: one), at most ``VNQA_MAX_QUEUE`` calls wait per lane, and one more is refused
+with 503 ``overloaded``. Each lane's calls run as its cost class
+(:mod:`models.priority`), so asks and ingests yield to searches between model batches.
 """
 
 from __future__ import annotations
@@ -10,11 +12,12 @@ from __future__ import annotations
 import functools
 import time
 from collections.abc import Callable
-from typing import ParamSpec, TypeVar
+from typing import NamedTuple, ParamSpec, TypeVar
 
 import anyio
 import anyio.to_thread
 
+from models.priority import GATE, Priority
 from service.api.errors import ApiError
 from service.core.config import Settings
 
@@ -31,7 +34,9 @@ class Offload:
     At most ``max_queue`` calls may wait for a worker; one more is shed with a 503
     and ``Retry-After`` instead of joining an unbounded queue (``None``: no bound).
     ``observe(name, seconds)``, when given, receives each call's run time in its
-    worker (queueing excluded). The counters are only touched on the event loop.
+    worker (queueing excluded). Calls run as ``priority`` work (:mod:`models.priority`):
+    heavy and bulk work yields to interactive work between model batches. The
+    counters are only touched on the event loop.
     """
 
     def __init__(
@@ -40,9 +45,11 @@ class Offload:
         max_queue: int | None = None,
         *,
         lane: str = "inference",
+        priority: Priority = "heavy",
         observe: Callable[[str, float], None] | None = None,
     ) -> None:
         self.limiter = limiter
+        self.priority = priority
         self.max_queue = max_queue
         self.lane = lane
         self.observe = observe
@@ -71,6 +78,7 @@ class Offload:
         call: Callable[[], T] = functools.partial(func, *args, **kwargs)
         if self.observe is not None:
             call = _timed(call, getattr(func, "__name__", "call"), self.observe)
+        call = _prioritized(call, self.priority)
         self.in_flight += 1
         try:
             return await anyio.to_thread.run_sync(call, limiter=self.limiter)
@@ -96,19 +104,49 @@ def _timed(
     return run
 
 
+def _prioritized(call: Callable[[], T], priority: Priority) -> Callable[[], T]:
+    def run() -> T:
+        with GATE.running(priority):
+            return call()
+
+    return run
+
+
+class Lanes(NamedTuple):
+    """One admission queue per cost class, so a cheap call never queues behind a dear one."""
+
+    search: Offload  # searches: milliseconds, interactive
+    inference: Offload  # asks, summaries, chat: model time, heavy
+    write: Offload  # ingests and deletes: one at a time, bulk
+
+
+LANE_ATTRS = {"search": "search_offload", "inference": "offload", "write": "write_offload"}
+"""Where each lane lives on ``app.state``."""
+
+
 def make_offloads(
     settings: Settings, observe: Callable[[str, float], None] | None = None
-) -> tuple[Offload, Offload]:
-    """The read lane (``inference_workers`` threads) and the write lane (one thread).
+) -> Lanes:
+    """The search lane and the inference lane (``inference_workers`` threads each) and
+    the write lane (one thread), each with its own queue bound.
 
-    Ingests and deletes get their own single worker so a long ingest never takes a
-    worker that searches and asks need; the index serializes writes anyway.
+    Searches have their own workers and queue, so they never wait behind asks; they
+    run as interactive work, which asks (heavy) and ingests (bulk) yield to between
+    model batches. Ingests and deletes get a single worker; the index serializes
+    writes anyway.
     """
-    read = Offload(
-        anyio.CapacityLimiter(settings.inference_workers),
-        settings.max_queue,
-        lane="inference",
-        observe=observe,
+    workers, queue = settings.inference_workers, settings.max_queue
+    return Lanes(
+        search=Offload(anyio.CapacityLimiter(workers), queue, lane="search",
+                       priority="interactive", observe=observe),
+        inference=Offload(anyio.CapacityLimiter(workers), queue, lane="inference",
+                          priority="heavy", observe=observe),
+        write=Offload(anyio.CapacityLimiter(1), queue, lane="write", priority="bulk",
+                      observe=observe),
     )
-    write = Offload(anyio.CapacityLimiter(1), settings.max_queue, lane="write", observe=observe)
-    return read, write
+
+
+def install_lanes(state: object, lanes: Lanes) -> None:
+    """Put ``lanes`` on ``app.state`` under :data:`LANE_ATTRS`."""
+    for name, attr in LANE_ATTRS.items():
+        setattr(state, attr, getattr(lanes, name))

@@ -9,7 +9,7 @@ raw path, so no spelling of a path reaches a handler under another route's rules
 * ``/metrics`` needs ``read`` unless ``VNQA_METRICS_PUBLIC`` (it reveals the index size);
 * ``/mcp`` needs ``write``, since its tools include ``add_article``;
 * a write method (POST, PUT, PATCH, DELETE) on ``/v1/articles`` or a route below it
-  needs ``write``;
+  needs ``write``, and so does every route under ``/v1/admin``;
 * everything else, including paths that match no route, needs ``read``.
 
 Before any of that, :class:`PathGuardMiddleware` answers 400 to a path holding control
@@ -45,6 +45,7 @@ OPEN_ROUTES = frozenset(
     {"/", "/static/{name}", "/healthz", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"}
 )
 _WRITE_ROUTES = "/v1/articles"
+_ADMIN_ROUTES = "/v1/admin/"
 
 
 def required_scope(method: str, route: str | None, *, metrics_public: bool) -> KeyScope | None:
@@ -56,7 +57,7 @@ def required_scope(method: str, route: str | None, *, metrics_public: bool) -> K
         return None
     if route == "/metrics":
         return None if metrics_public else "read"
-    if route == "/mcp":
+    if route == "/mcp" or (route is not None and route.startswith(_ADMIN_ROUTES)):
         return "write"
     if (
         route is not None

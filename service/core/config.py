@@ -44,6 +44,27 @@ class Settings(BaseSettings):
     summarizer_model: str = Field(
         DEFAULT_SUMMARIZER_MODEL, description="Hub id or local folder of a seq2seq model."
     )
+    summarizer_backend: Literal["auto", "ctranslate2", "torch"] = Field(
+        "auto",
+        description="How a seq2seq model runs: ctranslate2 (converted once to int8 under "
+        "VNQA_MODELS_DIR/ct2/), torch (transformers, fp32), or auto (ctranslate2 when the "
+        "checkpoint converts, torch otherwise).",
+    )
+    summarizer_beams: int = Field(
+        4, ge=1, le=16, description="Beam width of seq2seq summaries (streamed text is greedy)."
+    )
+    summarizer_long_input: Literal["select", "split"] = Field(
+        "select",
+        description="An input over the seq2seq window: select (the lead plus the most central "
+        "sentences that fit, one generation) or split (summarize every part, then combine).",
+    )
+    summary_cache_entries: int = Field(
+        2000,
+        ge=0,
+        le=1_000_000,
+        description="Seq2seq summaries remembered in data_dir/summary_cache.sqlite, keyed by "
+        "input, model, length and question; the least recently used go first; 0 turns it off.",
+    )
     summary_max_words: int = Field(80, ge=5, le=1000)
     answer_list_max_words: int = Field(
         160,
@@ -97,6 +118,33 @@ class Settings(BaseSettings):
         "this often (a crash re-embeds the chunks written since)."
     )
 
+    # Shared backends for several replicas (docs/scaleout.md); unset: everything embedded.
+    index_backend: Literal["embedded", "milvus"] = Field(
+        "embedded",
+        description="embedded: FAISS + BM25 in this process (one process per data folder); "
+        "milvus: the chunks' vectors and keywords in Milvus, shared by any number of replicas.",
+    )
+    milvus_uri: str = Field(
+        "./data/milvus.db",
+        description="A local path (Milvus Lite, in-process) or http(s)://host:port (a server).",
+    )
+    milvus_token: str | None = Field(None, description="Milvus `user:password` or API key.",
+                                     repr=False)
+    milvus_collection: str = Field("vnqa_chunks", pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,254}$")
+    database_url: str | None = Field(
+        None,
+        description="postgresql://user:pass@host/db keeps the articles in PostgreSQL (shared "
+        "by replicas); unset: SQLite under VNQA_DATA_DIR.",
+        repr=False,
+    )
+    database_pool_max: int = Field(
+        8, ge=1, le=256, description="PostgreSQL connections per process."
+    )
+    backend_timeout_s: float = Field(
+        5.0, gt=0, le=120,
+        description="How long a call to a shared backend may take before the request gets 503.",
+    )
+
     # Network probe to the model hub, bounded so start-up never stalls.
     hub_probe_timeout_s: float = Field(3.0, gt=0, le=30)
 
@@ -111,6 +159,36 @@ class Settings(BaseSettings):
     # Load shedding: calls waiting for an inference worker beyond this get 503 + Retry-After.
     max_queue: int = Field(16, ge=0, le=10_000)
     max_summary_words: int = Field(400, ge=5, le=5000)
+
+    # Summaries on arrival, digests, news from the web (service/auto_summaries.py,
+    # service/digest.py, service/fetching.py, service/feeds.py)
+    auto_summaries: bool = Field(
+        True, description="Summarize every stored article in the background as it arrives."
+    )
+    summary_batch: int = Field(
+        8, ge=1, le=256, description="Articles the summary worker takes from the queue at once."
+    )
+    summary_max_defer_s: float = Field(
+        2.0, ge=0, le=60,
+        description="Longest the summary worker waits for the server to be idle per article.",
+    )
+    digest_similarity: float = Field(
+        0.90, ge=0.0, le=1.0,
+        description="Cosine of title+lead vectors above which two articles tell one story.",
+    )
+    digest_max_articles: int = Field(
+        2000, ge=1, le=100_000, description="Most articles one digest groups."
+    )
+    fetch_allow_private: bool = Field(
+        False, description="Allow fetching from private, loopback and link-local addresses."
+    )
+    fetch_max_bytes: int = Field(5 * 1024 * 1024, ge=1024, description="Largest page fetched.")
+    fetch_timeout_s: float = Field(15.0, gt=0, le=300, description="Time limit per fetch.")
+    fetch_max_redirects: int = Field(5, ge=0, le=20)
+    feeds: str | None = Field(
+        None, description="Comma-separated RSS/Atom feed URLs the server polls."
+    )
+    feed_interval_s: float = Field(300.0, ge=1, description="Seconds between feed polls.")
 
     # Access and operations (see service/api/security.py, service/api/observability.py)
     api_keys: str | None = Field(
@@ -129,6 +207,13 @@ class Settings(BaseSettings):
         "json", description="`vnqa serve` logs: one JSON object a line, or readable text."
     )
 
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("postgresql://", "postgres://")):
+            raise ValueError("VNQA_DATABASE_URL must start with postgresql://")
+        return value or None
+
     @field_validator("api_keys")
     @classmethod
     def _check_api_keys(cls, value: str | None) -> str | None:
@@ -142,6 +227,10 @@ class Settings(BaseSettings):
     def cors_origin_list(self) -> list[str]:
         """The configured CORS origins; empty means CORS stays off."""
         return [o.strip() for o in (self.cors_origins or "").split(",") if o.strip()]
+
+    def feed_list(self) -> list[str]:
+        """The configured feed URLs; empty means no polling."""
+        return [u.strip() for u in (self.feeds or "").split(",") if u.strip()]
 
     @property
     def index_dir(self) -> Path:

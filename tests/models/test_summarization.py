@@ -228,20 +228,49 @@ def test_seq2seq_summarizes_short_text(tiny: Seq2SeqSummarizer, tiny_seq2seq_dir
     assert tiny.last_generations == 1
 
 
-def test_seq2seq_splits_long_input_then_combines(tiny: Seq2SeqSummarizer) -> None:
-    assert tiny.max_input_tokens == 128  # the tokenizer's model_max_length
+def test_seq2seq_splits_long_input_then_combines(tiny_seq2seq_dir: Path) -> None:
+    split = Seq2SeqSummarizer(str(tiny_seq2seq_dir), num_beams=2, long_input="split")
+    assert split.max_input_tokens == 128  # the tokenizer's model_max_length
     text = SEED.read_text(encoding="utf-8")
-    result = tiny.summarize(text, question="Bí thư yêu cầu gì?", max_words=30)
+    result = split.summarize(text, question="Bí thư yêu cầu gì?", max_words=30)
     assert result.method == "abstractive"
     assert result.text.strip()
-    assert tiny.last_parts > 1
+    assert split.last_parts > 1
     # Every part, then at least one combine step over the part summaries.
-    assert tiny.last_generations > tiny.last_parts
+    assert split.last_generations > split.last_parts
+
+
+def test_seq2seq_reads_the_lead_and_central_sentences_of_a_long_article(
+    tiny_seq2seq_dir: Path,
+) -> None:
+    # A window of 400 tokens holds several of the seed's sentences, not all of them.
+    tiny = Seq2SeqSummarizer(str(tiny_seq2seq_dir), num_beams=1, max_input_tokens=400)
+    text = SEED.read_text(encoding="utf-8")
+    result = tiny.summarize(text, max_words=30)
+    assert result.text.strip()
+    assert (tiny.last_parts, tiny.last_generations) == (1, 1)  # one generation, not map-reduce
+    blocks = [b for b in text.split("\n\n") if b.strip()]
+    read = tiny._final_input(blocks, 48, None)
+    assert tiny._room() * 0.7 <= tiny._count(read) <= tiny._room()
+    assert tiny._count(read) < tiny._count(text) / 2
+    lead = ExtractiveSummarizer().ranked_sentences(text)
+    first = min(lead)[1]
+    assert read.startswith(first[:40])  # the article's first sentence leads
+    # Sentences come in the article's order.
+    found = [text.find(s.strip()[:30]) for s in _sentences(read)]
+    assert all(at >= 0 for at in found) and found == sorted(found)
+    # With a question, the sentences about it are what the model reads.
+    focused = tiny._final_input(blocks, 48, "Tỷ lệ điều tra, khám phá án hình sự đạt bao nhiêu?")
+    assert "92,2%" in focused
 
 
 def test_seq2seq_passages_and_input_limit(tiny_seq2seq_dir: Path) -> None:
     small = Seq2SeqSummarizer(
-        str(tiny_seq2seq_dir), max_input_tokens=40, num_beams=1, local_files_only=True
+        str(tiny_seq2seq_dir),
+        max_input_tokens=40,
+        num_beams=1,
+        local_files_only=True,
+        long_input="split",
     )
     passages = [p for p in EXCERPT.split("\n\n") if p.strip()]
     result = small.summarize_passages(passages, question="dữ liệu", max_words=15)

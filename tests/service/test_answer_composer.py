@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from index.article_files import load_articles
 from models.vietnamese import syllables
-from service.answer_composer import Candidate, answer_type_mask, is_list_question
+from service.answer_composer import Candidate, is_list_question
+from service.answer_features import FEATURES, SCORER_WEIGHTS, features
 from service.chat import answer_pieces
 from service.schemas import SEED_QUESTION, AskResponse
 from tests.conftest import SEED_ARTICLE
@@ -143,19 +145,48 @@ def _candidate(text: str) -> Candidate:
     return Candidate(0, "a", 0, len(text), text, tuple(syllables(text)))
 
 
-def test_answer_type_bonus_wants_a_number_or_a_name_the_question_lacks() -> None:
+def _column(question: str, sentences: list[Candidate], name: str) -> list[float]:
+    cosines = np.zeros(len(sentences))
+    return features(question, syllables(question), sentences, cosines)[
+        :, FEATURES.index(name)
+    ].tolist()
+
+
+def test_answer_type_features_want_what_the_question_asks_and_lacks() -> None:
     sentences = [
         _candidate("Trường được thành lập năm 1908 tại Hà Nội."),
         _candidate("Trường được thành lập từ rất lâu."),
     ]
     when = "Trường được thành lập năm nào?"
-    assert answer_type_mask(when, syllables(when), sentences).tolist() == [1.0, 0.0]
+    assert _column(when, sentences, "time_match") == [1.0, 0.0]
     where = "Trường được thành lập ở đâu?"
-    assert answer_type_mask(where, syllables(where), sentences).tolist() == [1.0, 0.0]
-    assert answer_type_mask(where, syllables(where), sentences, names=False).tolist() == [0, 0]
-    # Neither a number nor a name is asked for: no bonus.
+    assert _column(where, sentences, "place_match") == [1.0, 0.0]
+    assert _column(where, sentences, "time_match") == [0.0, 0.0]
+    who = "Ai thành lập trường?"
+    assert _column(who, sentences, "person_match") == [1.0, 0.0]
+    # Neither a number nor a name is asked for: no answer-type feature fires.
     why = "Trường được thành lập để làm gì?"
-    assert answer_type_mask(why, syllables(why), sentences).tolist() == [0.0, 0.0]
+    for name in ("number_match", "time_match", "person_match", "place_match"):
+        assert _column(why, sentences, name) == [0.0, 0.0]
     # A number the question already holds is not an answer.
     given = "Năm 1908 trường được thành lập bao nhiêu khoa?"
-    assert answer_type_mask(given, syllables(given), sentences[:1]).tolist() == [0.0]
+    assert _column(given, sentences[:1], "number_match") == [0.0]
+
+
+def test_lexical_features_reward_the_question_words_and_the_sentence_after_them() -> None:
+    sentences = [
+        _candidate("Một số công ty Hàn Quốc đã mở văn phòng tại Mông Cổ."),
+        _candidate("Những công ty này tập trung vào phát triển phần mềm."),
+        _candidate("Thời tiết ở Mông Cổ rất lạnh vào mùa đông."),
+    ]
+    question = "Công ty Hàn Quốc mở văn phòng ở đâu?"
+    assert _column(question, sentences, "best_lexical") == [1.0, 0.0, 0.0]
+    assert _column(question, sentences, "after_best_lexical") == [0.0, 1.0, 0.0]
+    coverage = _column(question, sentences, "coverage")
+    assert coverage[0] > coverage[1] > coverage[2] > 0.0
+    assert _column(question, sentences, "first_in_passage") == [1.0, 0.0, 0.0]
+
+
+def test_the_shipped_scorer_has_one_weight_per_feature() -> None:
+    assert SCORER_WEIGHTS.shape == (len(FEATURES),)
+    assert np.isfinite(SCORER_WEIGHTS).all()

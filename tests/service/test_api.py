@@ -73,8 +73,10 @@ def test_list_and_get(seeded, seed_article):
     assert page["total"] == 1 and page["offset"] == 0 and page["limit"] == 20
     (meta,) = page["articles"]
     assert set(meta) == {
-        "id", "title", "date", "source", "url", "author", "chunks", "created_at"
+        "id", "title", "date", "source", "url", "author", "chunks", "created_at",
+        "summary_status", "summary",
     }
+    assert meta["summary_status"] in ("pending", "ready")
     assert meta["date"] == "2025-11-27"
     assert meta["source"] == "nghean.gov.vn"
     assert meta["author"] == "Phan Quỳnh"
@@ -363,8 +365,9 @@ def test_healthz(seeded, embedder):
         "dimension": embedder.dimension,
     }
     summarizer = body["models"]["summarizer"]
-    assert set(summarizer) == {"method", "model", "requested", "fallback_reason"}
+    assert set(summarizer) == {"method", "model", "requested", "backend", "fallback_reason"}
     assert summarizer["method"] == "extractive" and summarizer["requested"] == "extractive"
+    assert summarizer["backend"] is None  # only a seq2seq model has one
     assert body["index"]["articles"] == 1 and body["index"]["chunks"] > 3
 
 
@@ -408,6 +411,7 @@ def test_abstractive_summaries(make_runtime, tiny_seq2seq_dir, seed_article):
         health = client.get("/healthz").json()["models"]["summarizer"]
         assert health["method"] == "abstractive" and health["requested"] == "seq2seq"
         assert health["fallback_reason"] is None
+        assert health["backend"] == "ctranslate2-int8"  # converted on first use
         client.post("/v1/articles", json=as_json(seed_article))
         body = client.post("/v1/ask", json={"question": QUESTION, "max_words": 20}).json()
         assert body["summary"]["method"] == "abstractive"
@@ -415,6 +419,9 @@ def test_abstractive_summaries(make_runtime, tiny_seq2seq_dir, seed_article):
         assert "Bí thư Tỉnh ủy yêu cầu" in body["passages"][0]["text"]
         summary = client.post("/v1/summarize", json={"article_id": seed_article.id}).json()
         assert summary["summary"]["method"] == "abstractive"
+        hits = runtime.summary_cache.hits
+        again = client.post("/v1/summarize", json={"article_id": seed_article.id}).json()
+        assert again == summary and runtime.summary_cache.hits == hits + 1
 
 
 def test_engine_errors_map_to_status_codes(make_runtime):

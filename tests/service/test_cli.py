@@ -200,6 +200,34 @@ def test_model_mismatch_then_reindex(runner, cli_env, tmp_path):
     assert runner.invoke(app, ["stats"], env=env).exit_code == 0
 
 
+def test_models_import_installs_converts_and_names_the_setting(
+    runner, cli_env, tiny_seq2seq_dir, tmp_path
+):
+    import tarfile
+
+    env, _ = cli_env
+    env = {**env, "VNQA_MODELS_DIR": str(tmp_path / "models")}
+    archive = tmp_path / "tiny.tar.gz"
+    with tarfile.open(archive, "w:gz") as tf:
+        tf.add(tiny_seq2seq_dir, arcname="vit5-tiny")
+    result = runner.invoke(app, ["models", "import", str(archive)], env=env)
+    assert result.exit_code == 0, result.output
+    assert "VNQA_SUMMARIZER_MODEL=vit5-tiny" in result.stdout
+    assert "Converted:" in result.stdout
+    assert (tmp_path / "models" / "vit5-tiny" / "config.json").is_file()
+    assert len(list((tmp_path / "models" / "ct2").iterdir())) == 1
+
+    again = runner.invoke(app, ["models", "import", str(archive)], env=env)
+    assert again.exit_code == 1 and "--replace" in again.output
+
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "config.json").write_text('{"model_type": "t5"}', encoding="utf-8")
+    missing = runner.invoke(app, ["models", "import", str(broken)], env=env)
+    assert missing.exit_code == 1 and "Traceback" not in missing.output
+    assert "weights" in missing.output and "tokenizer" in missing.output
+
+
 def _panel_text(output: str) -> str:
     """The words of a rich panel's body, box characters and wrapping removed."""
     return " ".join(re.sub(r"[│╭╮╰╯─]", " ", output).split())

@@ -69,13 +69,15 @@ def test_overload_is_shed_with_503_and_retry_after(make_runtime):
         held = [client.portal.start_task_soon(offload, gate.wait) for _ in range(2)]
         wait_until(lambda: offload.in_flight == 2, "the worker and the queue to fill")
         try:
-            refused = client.post("/v1/search", json={"query": "hội nghị"})
-            assert refused.status_code == 503
-            assert refused.headers["Retry-After"].isdigit()
-            error = refused.json()["error"]
-            assert error["code"] == "overloaded" and "VNQA_MAX_QUEUE=1" in error["message"]
             asked = client.post("/v1/ask", json={"question": "Hội nghị bàn gì?"})
             assert asked.status_code == 503
+            assert asked.headers["Retry-After"].isdigit()
+            error = asked.json()["error"]
+            assert error["code"] == "overloaded" and "VNQA_MAX_QUEUE=1" in error["message"]
+            summarized = client.post("/v1/summarize", json={"text": "Hội nghị bàn việc. " * 5})
+            assert summarized.status_code == 503
+            # Searches have their own lane: never queued behind (nor shed for) asks.
+            assert client.post("/v1/search", json={"query": "hội nghị"}).status_code == 200
             # Health and cheap reads are not queued behind inference.
             assert client.get("/healthz").status_code == 200
             assert client.get("/v1/articles").status_code == 200
@@ -84,12 +86,72 @@ def test_overload_is_shed_with_503_and_retry_after(make_runtime):
             assert created.status_code == 201
             metrics = client.get("/metrics").text
             assert 'vnqa_offload_shed{lane="inference"} 2.0' in metrics
+            assert 'vnqa_offload_shed{lane="search"} 0.0' in metrics
         finally:
             gate.set()
             for future in held:
                 future.result(timeout=30)
         assert offload.in_flight == 0
+        assert client.post("/v1/ask", json={"question": "Hội nghị bàn gì?"}).status_code == 200
+
+
+def test_searches_are_shed_on_their_own_lane(make_runtime):
+    runtime = make_runtime(inference_workers=1, max_queue=0)
+    with TestClient(create_app(runtime=runtime)) as client:
+        lane = client.app.state.search_offload
+        gate = threading.Event()
+        held = client.portal.start_task_soon(lane, gate.wait)
+        wait_until(lambda: lane.in_flight == 1, "the search worker to fill")
+        try:
+            refused = client.post("/v1/search", json={"query": "hội nghị"})
+            assert refused.status_code == 503 and refused.headers["Retry-After"].isdigit()
+            assert refused.json()["error"]["code"] == "overloaded"
+        finally:
+            gate.set()
+            held.result(timeout=30)
         assert client.post("/v1/search", json={"query": "hội nghị"}).status_code == 200
+
+
+def test_a_search_runs_while_asks_and_an_ingest_fill_their_lanes(make_runtime, monkeypatch):
+    """Asks saturate the inference lane and an ingest waits at a model checkpoint
+    because a search is running: the searches are answered, and the ingest resumes
+    only once no search runs (ordering, not timing)."""
+    from models.priority import GATE
+
+    monkeypatch.setattr(GATE, "max_wait_s", 600.0)  # the ingest waits for the searches
+    articles = synthetic_articles(40)
+    # Two workers per lane: one search is held, the other answers the searches below.
+    with TestClient(create_app(runtime=make_runtime(inference_workers=2))) as client:
+        app = client.app
+        client.post("/v1/articles", json=articles[0]).raise_for_status()
+        inference = app.state.offload
+        asks_gate, search_gate = threading.Event(), threading.Event()
+        held_asks = [client.portal.start_task_soon(inference, asks_gate.wait) for _ in range(3)]
+        # A long search holds the interactive class (through the app's search lane).
+        held_search = client.portal.start_task_soon(app.state.search_offload, search_gate.wait)
+        wait_until(lambda: inference.in_flight == 3, "the asks to fill the inference lane")
+        wait_until(lambda: GATE.running_counts()["interactive"] >= 1, "the search to run")
+        yields = GATE.yields
+        ingest: dict = {}
+        writer = threading.Thread(target=lambda: ingest.update(
+            response=client.post("/v1/articles", json={"articles": articles[1:]})))
+        writer.start()
+        try:
+            wait_until(lambda: GATE.yields > yields, "the ingest to yield to the search")
+            # While it waits, more searches are answered; the ingest stays parked.
+            for _ in range(3):
+                found = client.post("/v1/search", json={"query": articles[0]["title"]})
+                assert found.status_code == 200 and found.json()["results"]
+            assert app.state.write_offload.in_flight == 1 and "response" not in ingest
+        finally:
+            search_gate.set()
+            held_search.result(timeout=30)
+            asks_gate.set()
+            for future in held_asks:
+                future.result(timeout=30)
+        writer.join(timeout=300)
+        assert ingest["response"].status_code == 201, ingest["response"].text
+        assert client.get("/healthz").json()["index"]["articles"] == len(articles)
 
 
 def test_readers_never_see_a_half_applied_write(tmp_path, embedder):

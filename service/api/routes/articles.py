@@ -8,7 +8,13 @@ from fastapi import APIRouter, Body, Query
 from starlette.concurrency import run_in_threadpool
 
 from index.documents import Article, ArticleFormatError, make_article
-from service.api.deps import IndexDep, SettingsDep, WriteOffloadDep
+from service.api.deps import (
+    AutoSummariesDep,
+    IndexDep,
+    SettingsDep,
+    SummariesDep,
+    WriteOffloadDep,
+)
 from service.api.errors import ApiError, InvalidRequestError
 from service.core.config import Settings
 from service.limits import check_batch_size, check_text_size
@@ -81,12 +87,15 @@ async def add_articles(
     settings: SettingsDep,
     index: IndexDep,
     offload: WriteOffloadDep,
+    auto_summaries: AutoSummariesDep,
 ) -> IngestResponse:
-    """Validate every article, then chunk, embed and store them."""
+    """Validate every article, then chunk, embed and store them (their summaries are
+    queued in the same transaction and made in the background)."""
     batch = isinstance(payload, ArticleBatchIn)
     items = payload.articles if isinstance(payload, ArticleBatchIn) else [payload]
     articles = validate_articles(items, settings, batch=batch)
     results = await offload(index.add_articles, articles)
+    auto_summaries.notify()
     return IngestResponse(
         articles=[IngestedArticle(id=r.id, chunks=r.chunks, replaced=r.replaced) for r in results]
     )
@@ -95,24 +104,30 @@ async def add_articles(
 @router.get("", response_model=ArticleList, summary="Danh sách bài báo đã lưu")
 async def list_articles(
     index: IndexDep,
+    summaries: SummariesDep,
     # Bounded: SQLite integers are 64-bit, a larger offset would be a 500 (found by fuzzing).
     offset: Annotated[int, Query(ge=0, le=1_000_000_000, description="Bỏ qua bao nhiêu bài.")] = 0,
     limit: Annotated[int, Query(ge=1, le=500, description="Số bài mỗi trang.")] = 20,
 ) -> ArticleList:
     """One page of stored articles, newest first as the index orders them."""
     page, total = await run_in_threadpool(index.list_articles, offset=offset, limit=limit)
+    stored = await run_in_threadpool(summaries.summaries, [a.id for a in page])
     return ArticleList(
-        articles=[ArticleMeta.from_stored(a) for a in page], total=total, offset=offset, limit=limit
+        articles=[ArticleMeta.from_stored(a, stored.get(a.id)) for a in page],
+        total=total, offset=offset, limit=limit,
     )
 
 
 @router.get("/{article_id}", response_model=ArticleDetail, summary="Một bài báo")
-async def get_article(article_id: str, index: IndexDep) -> ArticleDetail:
-    """A stored article including its text; 404 if unknown."""
+async def get_article(
+    article_id: str, index: IndexDep, summaries: SummariesDep
+) -> ArticleDetail:
+    """A stored article including its text and stored summary; 404 if unknown."""
     article = await run_in_threadpool(index.get_article, article_id)
     if article is None:
         raise _not_found(article_id)
-    return ArticleDetail.from_stored(article)
+    stored = await run_in_threadpool(summaries.summaries, [article_id])
+    return ArticleDetail.from_stored(article, stored.get(article_id))
 
 
 @router.delete("/{article_id}", response_model=Deleted, summary="Xoá một bài báo")

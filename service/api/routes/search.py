@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from service.api.deps import IndexDep, OffloadDep, SettingsDep
+from service.api.deps import IndexDep, SearchOffloadDep, SettingsDep
 from service.limits import check_question, check_top_k
 from service.schemas import SearchRequest, SearchResponse, SearchResult
 
@@ -13,7 +13,7 @@ router = APIRouter(prefix="/v1", tags=["search"])
 
 @router.post("/search", response_model=SearchResponse, summary="Tìm đoạn văn liên quan")
 async def search(
-    body: SearchRequest, settings: SettingsDep, index: IndexDep, offload: OffloadDep
+    body: SearchRequest, settings: SettingsDep, index: IndexDep, offload: SearchOffloadDep
 ) -> SearchResponse:
     """Retrieve the ``top_k`` passages closest to ``query``, optionally filtered."""
     query = check_question(body.query, settings, "query")

