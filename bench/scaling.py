@@ -1,40 +1,55 @@
-"""How vnqa's ingest and search costs grow: 1k, 10k and 100k chunks, exact vs IVF.
+"""How vnqa holds a news archive: the curve at 10k, 100k and 1M chunks.
 
-    .venv/bin/python bench/scaling.py       # 1k end to end, 10k index side, 100k search
-    .venv/bin/python bench/scaling.py --sizes 1000 10000 --replay-sizes   # all real (slow)
+    .venv/bin/python bench/scaling.py                       # 10k, 100k, 1M (about an hour)
+    .venv/bin/python bench/scaling.py --sizes 10000 100000  # a shorter curve
+    .venv/bin/python bench/scaling.py --chart-only          # redraw the PNG from the JSON
 
-Corpora are synthesized from VietNews dev (sentence-shuffled copies of the articles,
-see ``bench/perfkit.py``). For each of ``--sizes`` the articles go through vnqa's own
-ingestion (``ArticleIndex.add_articles``: chunking, embedding, SQLite, FAISS, BM25) and
-300 hybrid searches are timed (queries: the dev summaries).
+**Text.** Chunks are VietNews dev2k sentences recombined: each chunk takes sentences of
+one dev article, shuffled, until it holds 60-120 syllables, so the vocabulary and BM25
+statistics are those of real news; five chunks make one article (its text is the chunks
+joined, their offsets exact). Sentences are split at end punctuation before a capital
+(the product's splitter would take about an hour over dev2k on a shared 2-core CPU).
 
-``--replay-sizes`` (10k by default) go through the same ingestion with a stand-in for
-the model's passage encoder: each chunk gets the vector of a chunk embedded in the
-``--sizes`` runs (picked by a hash of its text) plus Gaussian noise, at no model cost.
-That measures the index side of ingest (chunking, SQLite, FAISS, BM25) at that size;
-the model side costs the same per chunk at any size (the chunks/s of the ``--sizes``
-run), so end-to-end chunks/s is estimated as ``1 / (1/model + 1/index side)``. Queries
-are always embedded by the real model.
+**Vectors.** ``--sentences-per-article`` sentences of each of ``--vector-articles`` dev
+articles are embedded with the real model (passage side). A chunk's vector (the "fast
+fill") is the normalized sum of 2-5 real sentence vectors of one of those articles plus
+a little Gaussian noise: real geometry, recombined the way chunks recombine sentences.
+``--real-sample`` chunks are embedded whole with the real model (their text and vector
+go into the corpus among its first 10k chunks), which also measures the model's
+passage rate. Queries (dev summaries) are real query vectors.
 
-``--big`` (100k) is too many chunks to embed on a 2-core CPU in a benchmark run (about an
-hour at ~25 chunks/s), so it measures search only, on components built directly:
-BM25 over the 100k real chunk texts, and FAISS over 100k vectors of which the first
-ones are the real vectors embedded in the largest ``--sizes`` run and the rest are those
-vectors with Gaussian noise added (cosine ≈ 0.9 to their source), renormalized. It
-reports exact (flat) and IVF latency and IVF recall@10 against exact for several
-``nprobe``, on real query vectors; recall is also reported on the real vectors alone
-with an IVF forced at that size. The semi-synthetic vectors cluster around the real
-ones, which may flatter IVF recall; read it as indicative.
+**Build.** Embedding a million chunks on a 2-core CPU would take days, so each size is
+built through the bulk paths of the components the server opens, not over HTTP: the
+store (``ArticleStore.replace_articles``, 2,000 articles a transaction), the vectors
+(``DenseIndex``: trained on a sample, then filled) and the keyword index
+(``KeywordIndex.rebuild``), all recording the store generation so the server opens
+them without any catch-up. Recall@10 of the approximate vector index against exact
+search (a brute-force scan of the same vectors) is measured there, on the real query
+vectors, for several ``nprobe``.
+
+**Probe.** A separate process then opens the index as the server does
+(``service.runtime.open_index`` with the real embedder) and measures: opening time,
+hybrid search p50/p95 over the queries (query embedding included), single-article
+writes (``ArticleIndex.add_articles`` of one held-out dev article: chunking, embedding,
+SQLite commit, FAISS, keyword commit; the HTTP layer adds a few ms on top) and whether
+that article is found by keyword and by dense search right after the write returns,
+and the process's RSS (current and peak). Disk is the index folder's size.
+
+Results go to ``--out`` (JSON) and the chart to ``--chart`` (PNG), drawn from the JSON.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import random
+import re
+import shutil
+import subprocess
 import sys
 import tempfile
 import time
-import zlib
 from pathlib import Path
 
 import numpy as np
@@ -44,34 +59,234 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO_ROOT), str(REPO_ROOT / "bench")]
 
 import perfkit  # noqa: E402
+from quality_data import VIETNEWS, load_vietnews  # noqa: E402
 
-from index.dense import DenseIndex, ivf_lists  # noqa: E402
-from index.fusion import reciprocal_rank_fusion  # noqa: E402
-from index.sparse import SparseIndex  # noqa: E402
+from index.dense import DenseIndex, ivf_lists, training_sample  # noqa: E402
+from index.documents import Article  # noqa: E402
+from index.keywords import KeywordIndex  # noqa: E402
+from index.records import DB_FILE, DENSE_FILE, KEYWORDS_DIR  # noqa: E402
+from index.store import ArticleStore, NewArticle, NewChunk  # noqa: E402
+from models.vietnamese import count_syllables  # noqa: E402
 from service.core.config import Settings  # noqa: E402
-from service.runtime import load_embedder_from, open_index  # noqa: E402
 
 MODELS_DIR = Path(os.environ.get("VNQA_MODELS_DIR", REPO_ROOT / ".models")).resolve()
+DEV2K = VIETNEWS.parent / "vietnews-dev2k.jsonl"
+CHUNKS_PER_ARTICLE = 5
+HELD_OUT = 6  # dev articles kept out of the corpus, written one at a time by the probe
+_FILL_NOISE = 0.02  # per-dimension noise on a fill vector (before renormalizing)
 
 
-class ReplayEmbedder:
-    """The real embedder for queries; passages get a stored real vector plus noise."""
+# -- corpus ------------------------------------------------------------------------------
+_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+(?=[\"“'(]?[A-ZÀ-Ỹ0-9Đ])")
 
-    def __init__(self, real, vectors: np.ndarray) -> None:
-        self._real, self._vectors = real, vectors
-        self.name, self.dimension, self.fingerprint = real.name, real.dimension, real.fingerprint
 
-    def embed_queries(self, texts):
-        """Real query vectors."""
-        return self._real.embed_queries(texts)
+def _split(body: str) -> list[str]:
+    """Sentences by end punctuation before a capital (a fast stand-in for the product's
+    splitter, which would take an hour over dev2k on a shared 2-core CPU)."""
+    return [s.strip() for s in _SENTENCE_END.split(body) if count_syllables(s) >= 3]
 
-    def embed_passages(self, texts, *, batch_size: int = 32, show_progress: bool = False):
-        """A stored vector per text (by CRC32 of the text) with noise, renormalized."""
-        picks = self._vectors[[zlib.crc32(t.encode()) % len(self._vectors) for t in texts]]
-        rng = np.random.default_rng(len(texts))
-        noisy = picks + rng.standard_normal(picks.shape).astype(np.float32) * (
-            0.5 / np.sqrt(picks.shape[1]))
-        return noisy / np.linalg.norm(noisy, axis=1, keepdims=True)
+
+class Corpus:
+    """Dev sentences, real vectors of a sample of them, and chunks recombined from them."""
+
+    def __init__(self, rows: list[dict], embedder, vector_articles: int,
+                 sentences_per_article: int) -> None:
+        self.sentences: list[str] = []
+        self.by_article: list[np.ndarray] = []  # sentence ids per dev article
+        for row in rows:
+            ids = []
+            for text in _split(row["body"]):
+                ids.append(len(self.sentences))
+                self.sentences.append(text)
+            if len(ids) >= 2:
+                self.by_article.append(np.asarray(ids, dtype=np.int64))
+        self.syllables = np.asarray([count_syllables(s) for s in self.sentences])
+        rng = np.random.default_rng(0)
+        groups = [rng.permutation(ids)[:sentences_per_article]
+                  for ids in self.by_article[:vector_articles]]
+        embedded = np.concatenate(groups)
+        started = time.perf_counter()
+        self.vectors = embedder.embed_passages([self.sentences[i] for i in embedded],
+                                               batch_size=32)
+        self.sentence_s = time.perf_counter() - started
+        self.embedded = len(embedded)
+        at = np.cumsum([0] + [len(g) for g in groups])
+        self.vector_groups = [np.arange(at[i], at[i + 1]) for i in range(len(groups))]
+
+    def chunks(self, n: int, seed: int = 0) -> list[str]:
+        """``n`` chunk texts: sentences of one dev article, shuffled, 60-120 syllables."""
+        rng = random.Random(seed)
+        texts = []
+        while len(texts) < n:
+            order = list(rng.choice(self.by_article))
+            rng.shuffle(order)
+            picked, total = [], 0
+            for sid in order:
+                if total >= 60 or (picked and total + self.syllables[sid] > 120):
+                    break
+                picked.append(sid)
+                total += int(self.syllables[sid])
+            texts.append(" ".join(self.sentences[s] for s in picked))
+        return texts
+
+    def fill(self, n: int, seed: int = 0) -> np.ndarray:
+        """``n`` fill vectors: each the normalized sum of 2-5 real sentence vectors of one
+        embedded article, plus noise (a chunk-like mix of real vectors)."""
+        rng = np.random.default_rng(seed)
+        out = np.empty((n, self.vectors.shape[1]), dtype=np.float32)
+        for i in range(n):
+            group = self.vector_groups[rng.integers(len(self.vector_groups))]
+            picks = rng.choice(group, size=min(len(group), int(rng.integers(2, 6))),
+                               replace=False)
+            out[i] = self.vectors[picks].sum(axis=0)
+        out /= np.linalg.norm(out, axis=1, keepdims=True)
+        out += rng.standard_normal(out.shape, dtype=np.float32) * _FILL_NOISE
+        out /= np.linalg.norm(out, axis=1, keepdims=True)
+        return out
+
+
+def _articles(texts: list[str]) -> list[NewArticle]:
+    """Five chunks per article; the article text is the chunks joined by blank lines."""
+    out = []
+    for a in range(0, len(texts), CHUNKS_PER_ARTICLE):
+        chunks, cursor, pieces = [], 0, texts[a:a + CHUNKS_PER_ARTICLE]
+        for position, text in enumerate(pieces):
+            chunks.append(NewChunk(position, cursor, cursor + len(text), text))
+            cursor += len(text) + 2
+        out.append(NewArticle(f"arc-{a // CHUNKS_PER_ARTICLE:07d}", None, "\n\n".join(pieces),
+                              None, "scaling", None, None, chunks))
+    return out
+
+
+# -- build -------------------------------------------------------------------------------
+def build(n: int, corpus: Corpus, real: dict[int, tuple[str, np.ndarray]], settings: Settings,
+          index_dir: Path, query_vectors: np.ndarray, nprobes: list[int]) -> dict:
+    """Build an index of ``n`` chunks in ``index_dir`` through the bulk paths."""
+    texts = corpus.chunks(n)
+    vectors = corpus.fill(n)
+    for i, (text, vector) in real.items():
+        if i < n:
+            texts[i], vectors[i] = text, vector
+    out: dict = {"chunks": n}
+    index_dir.mkdir(parents=True, exist_ok=True)
+
+    started = time.perf_counter()
+    store = ArticleStore(index_dir / DB_FILE)
+    ids: list[int] = []
+    articles = _articles(texts)
+    for g in range(0, len(articles), 2000):
+        new_ids, _, _ = store.replace_articles(articles[g:g + 2000])
+        ids.extend(i for group in new_ids for i in group)
+    generation = store.generation()
+    store.close()
+    out["store_s"] = time.perf_counter() - started
+    keys = np.asarray(ids, dtype=np.int64)
+
+    started = time.perf_counter()
+    dense = DenseIndex(vectors.shape[1], exact_max=settings.exact_search_max,
+                       nprobe=settings.ivf_nprobe, codec=settings.ivf_codec, auto_fit=False)
+    if n > settings.exact_search_max:
+        dense.start_refit()
+        fresh = dense.empty_structure(n, training_sample(vectors, ivf_lists(n)))
+        fresh.add_with_ids(vectors, keys)
+        dense.finish_refit(fresh)
+        del fresh
+    else:
+        dense.add(keys, vectors)
+    out["dense_build_s"] = time.perf_counter() - started
+    out["dense_structure"] = ("exact" if dense.is_exact
+                              else f"IVF{ivf_lists(n)},{settings.ivf_codec}")
+    out["recall_at_10"] = _recall(dense, keys, vectors, query_vectors, nprobes, settings)
+    dense.save(index_dir / DENSE_FILE, generation)
+    del dense
+
+    started = time.perf_counter()
+    keywords = KeywordIndex(index_dir / KEYWORDS_DIR, bigrams=settings.bm25_bigrams,
+                            folded=settings.bm25_folded)
+    keywords.rebuild(zip(ids, texts, strict=True), generation)
+    keywords.close()
+    out["keywords_build_s"] = time.perf_counter() - started
+    out["keyword_docs_per_s"] = n / out["keywords_build_s"]
+    return out
+
+
+def _recall(dense: DenseIndex, keys: np.ndarray, vectors: np.ndarray, queries: np.ndarray,
+            nprobes: list[int], settings: Settings) -> dict[str, float]:
+    """Recall@10 of ``dense`` against a brute-force scan, per nprobe (1.0 when exact)."""
+    if dense.is_exact:
+        return {"exact": 1.0}
+    truth = []
+    for q in queries:
+        scores = vectors @ q
+        top = np.argpartition(-scores, 10)[:10]
+        truth.append(set(keys[top].tolist()))
+    found = {}
+    for nprobe in nprobes:
+        dense._index.nprobe = nprobe
+        got = [len({i for i, _ in dense.search(q, 10)} & t) / 10
+               for q, t in zip(queries, truth, strict=True)]
+        found[str(nprobe)] = float(np.mean(got))
+    dense._index.nprobe = settings.ivf_nprobe
+    return found
+
+
+# -- probe (a separate process, as the server would be) ------------------------------------
+def probe(data_dir: Path, queries: list[str], held_out: list[dict], backend: str | None) -> dict:
+    """Open the index like the server, time searches and single-article writes."""
+    from service.runtime import load_embedder_from, open_index
+
+    overrides = {"embedding_backend": backend} if backend else {}
+    settings = Settings(models_dir=MODELS_DIR, data_dir=data_dir, **overrides)
+    embedder = _Timed(load_embedder_from(settings))
+    rss_model = perfkit.rss_bytes()
+    started = time.perf_counter()
+    index = open_index(settings, embedder)
+    open_s = time.perf_counter() - started
+    try:
+        for q in queries[:5]:
+            index.search(q, top_k=5)
+        lat = []
+        for q in queries:
+            t = time.perf_counter()
+            index.search(q, top_k=5)
+            lat.append((time.perf_counter() - t) * 1000)
+        warm = held_out[0]  # the first write loads the sentence splitter: not timed
+        index.add_articles([Article(id="warm-up", title=warm.get("title"), text=warm["body"])])
+        writes = []
+        for row in held_out[1:]:
+            article = Article(id=f"new-{row['id']}", title=row.get("title"), text=row["body"])
+            embedder.passage_s = 0.0
+            t = time.perf_counter()
+            index.add_articles([article])
+            ack = time.perf_counter() - t
+            embed_s = embedder.passage_s
+            t = time.perf_counter()
+            kw = index.search(row["title"], top_k=10, mode="bm25")
+            kw_s = time.perf_counter() - t
+            t = time.perf_counter()
+            dn = index.search(row["body"][:300], top_k=10, mode="dense")
+            dn_s = time.perf_counter() - t
+            writes.append({
+                "ack_s": ack, "embed_s": embed_s, "index_side_s": ack - embed_s,
+                "found_keyword": any(h.article_id == article.id for h in kw),
+                "found_dense": any(h.article_id == article.id for h in dn),
+                "keyword_found_after_s": ack + kw_s, "dense_found_after_s": ack + dn_s,
+            })
+        rss = perfkit.rss_bytes()
+    finally:
+        index.close()
+    return {
+        "open_s": open_s, "hybrid_p50_ms": perfkit.percentile(lat, 50),
+        "hybrid_p95_ms": perfkit.percentile(lat, 95), "writes": writes,
+        "post_ack_s_median": float(np.median([w["ack_s"] for w in writes])),
+        "post_ack_s_max": float(max(w["ack_s"] for w in writes)),
+        "post_index_side_s_median": float(np.median([w["index_side_s"] for w in writes])),
+        "post_index_side_s_max": float(max(w["index_side_s"] for w in writes)),
+        "found_keyword": all(w["found_keyword"] for w in writes),
+        "found_dense": all(w["found_dense"] for w in writes),
+        "rss_bytes": rss, "peak_rss_bytes": perfkit.peak_rss_bytes(),
+        "rss_model_only_bytes": rss_model,
+    }
 
 
 class _Timed:
@@ -94,174 +309,166 @@ class _Timed:
             self.passage_s += time.perf_counter() - started
 
 
-def end_to_end(n: int, embedder, settings: Settings, queries: list[str]) -> dict:
-    """Ingest a corpus of ``n`` chunks through ArticleIndex and time hybrid searches."""
-    articles, chunks, _ = perfkit.build_corpus(
-        n, max_syllables=settings.chunk_max_syllables,
-        overlap_sentences=settings.chunk_overlap_sentences)
-    timed = _Timed(embedder)
-    with tempfile.TemporaryDirectory(prefix="vnqa-scale-") as tmp:
-        s = settings.model_copy(update={"data_dir": Path(tmp)})
-        index = open_index(s, timed)
-        try:
-            started = time.perf_counter()
-            index.add_articles(articles)
-            ingest_s = time.perf_counter() - started
-            n_chunks = index.stats().chunks
-            for q in queries[:5]:
-                index.search(q, top_k=5)
-            lat = []
-            for q in queries:
-                t = time.perf_counter()
-                index.search(q, top_k=5)
-                lat.append((time.perf_counter() - t) * 1000)
-            dense = index._dense
-            ids = dense.ids()
-            real = {"ids": ids, "vectors": dense.vectors(ids)}
-            size = perfkit.dir_bytes(s.index_dir)
-        finally:
-            index.close()
-    return {
-        "chunks": n_chunks, "articles": len(articles), "ingest_s": ingest_s,
-        "model_s": timed.passage_s,
-        "ingest_chunks_per_s": n_chunks / ingest_s,
-        "p50_ms": perfkit.percentile(lat, 50), "p95_ms": perfkit.percentile(lat, 95),
-        "bytes_per_chunk": size / n_chunks, "real": real, "texts": [c.text for c in chunks],
-    }
+# -- chart -------------------------------------------------------------------------------
+def chart(results: list[dict], path: Path) -> None:
+    """Draw the curve (latency, write, memory/disk, recall) from the JSON results."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    n = [r["chunks"] for r in results]
+    fig, axes = plt.subplots(1, 4, figsize=(17, 4))
+    ax = axes[0]
+    ax.plot(n, [r["hybrid_p50_ms"] for r in results], "o-", label="p50")
+    ax.plot(n, [r["hybrid_p95_ms"] for r in results], "s-", label="p95")
+    ax.axhline(50, color="C0", ls=":", lw=1)
+    ax.axhline(150, color="C1", ls=":", lw=1)
+    ax.set_title("hybrid search (ms)")
+    ax = axes[1]
+    ax.plot(n, [r["post_ack_s_median"] for r in results], "o-", label="acknowledged (median)")
+    ax.plot(n, [r["post_index_side_s_median"] for r in results], "o:",
+            label="of which index side")
+    ax.plot(n, [np.median([w["keyword_found_after_s"] for w in r["writes"]]) for r in results],
+            "s--", label="found by keyword")
+    ax.plot(n, [np.median([w["dense_found_after_s"] for w in r["writes"]]) for r in results],
+            "^--", label="found by dense")
+    ax.axhline(1.0, color="grey", ls=":", lw=1)
+    ax.set_title("one-article write (s)")
+    ax = axes[2]
+    ax.plot(n, [r["rss_bytes"] / 2**30 for r in results], "o-", label="server RSS")
+    ax.plot(n, [r["disk_bytes"] / 2**30 for r in results], "s-", label="disk")
+    ax.axhline(4.0, color="C0", ls=":", lw=1)
+    ax.set_title("GiB")
+    ax = axes[3]
+    for key in sorted({k for r in results for k in r["recall_at_10"] if k != "exact"}, key=int):
+        ax.plot(n, [r["recall_at_10"].get(key, 1.0) for r in results], "o-",
+                label=f"nprobe {key}")
+    ax.axhline(0.95, color="grey", ls=":", lw=1)
+    ax.set_title("dense recall@10 vs exact")
+    if not ax.get_legend_handles_labels()[0]:
+        ax.plot(n, [1.0] * len(n), "o-", label="exact")
+    for ax in axes:
+        ax.set_xscale("log")
+        ax.set_xlabel("chunks")
+        ax.legend(fontsize=8)
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
 
 
-def _recall(approx: DenseIndex, exact: DenseIndex, qv: np.ndarray, k: int = 10) -> float:
-    got = [len({i for i, _ in approx.search(q, k)} & {i for i, _ in exact.search(q, k)}) / k
-           for q in qv]
-    return float(np.mean(got))
+def table(results: list[dict]) -> str:
+    """The markdown table of docs/benchmarks.md."""
+    lines = ["| chunks | structure | build: store / dense / keyword s | open s | hybrid p50 / "
+             "p95 ms | POST ack median / max s (index side) | found at once (kw / dense) | RSS GiB "
+             "(peak) | disk GiB | recall@10 (nprobe) |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in results:
+        recall = ", ".join(f"{v:.3f} ({k})" for k, v in r["recall_at_10"].items())
+        lines.append(
+            f"| {r['chunks']:,} | {r['dense_structure']} | {r['store_s']:.0f} / "
+            f"{r['dense_build_s']:.0f} / {r['keywords_build_s']:.0f} | {r['open_s']:.1f} | "
+            f"{r['hybrid_p50_ms']:.1f} / {r['hybrid_p95_ms']:.1f} | "
+            f"{r['post_ack_s_median']:.2f} / {r['post_ack_s_max']:.2f} "
+            f"({r['post_index_side_s_median']:.2f} / {r['post_index_side_s_max']:.2f}) | "
+            f"{'yes' if r['found_keyword'] else 'NO'} / {'yes' if r['found_dense'] else 'NO'} | "
+            f"{r['rss_bytes'] / 2**30:.2f} ({r['peak_rss_bytes'] / 2**30:.2f}) | "
+            f"{r['disk_bytes'] / 2**30:.2f} | {recall} |")
+    return "\n".join(lines)
 
 
-def _latency(fn, items) -> tuple[float, float]:
-    lat = []
-    for item in items:
-        t = time.perf_counter()
-        fn(item)
-        lat.append((time.perf_counter() - t) * 1000)
-    return perfkit.percentile(lat, 50), perfkit.percentile(lat, 95)
-
-
-def big_search(n: int, real: dict, settings: Settings, embedder, queries: list[str],
-               nprobes: list[int]) -> list[str]:
-    """Search-only figures at ``n`` chunks (see the module docstring)."""
-    lines = []
-    rng = np.random.default_rng(0)
-    base = real["vectors"]
-    extra = n - len(base)
-    src = base[np.arange(extra) % len(base)]
-    noisy = src + rng.standard_normal(src.shape).astype(np.float32) * (0.5 / np.sqrt(src.shape[1]))
-    vectors = np.concatenate([base, noisy / np.linalg.norm(noisy, axis=1, keepdims=True)])
-    ids = np.arange(len(vectors), dtype=np.int64)
-    qv = embedder.embed_queries(queries)
-
-    started = time.perf_counter()
-    exact = DenseIndex(vectors.shape[1], exact_max=10**9)
-    exact.add(ids.tolist(), vectors)
-    exact_build = time.perf_counter() - started
-    started = time.perf_counter()
-    approx = DenseIndex(vectors.shape[1], exact_max=0, nprobe=nprobes[0])
-    approx.add(ids.tolist(), vectors)
-    ivf_build = time.perf_counter() - started
-
-    _, chunks, _ = perfkit.build_corpus(
-        n, max_syllables=settings.chunk_max_syllables,
-        overlap_sentences=settings.chunk_overlap_sentences)
-    texts = [c.text for c in chunks][:n]
-    sparse = SparseIndex()
-    started = time.perf_counter()
-    sparse.rebuild(list(range(len(texts))), texts)
-    bm25_build = time.perf_counter() - started
-
-    lines.append(f"\n{n:,} chunks ({len(base):,} real vectors + {extra:,} noisy copies; "
-                 f"BM25 over {len(texts):,} real chunk texts)")
-    lines.append(f"build: FAISS flat {exact_build:.1f}s, IVF{approx._index.nlist} "
-                 f"(train+add) {ivf_build:.1f}s, BM25 {bm25_build:.1f}s")
-    lines.append("| dense index | recall@10 vs exact | dense p50 ms | dense p95 ms | "
-                 "hybrid p50 ms (with query embedding) |")
-    lines.append("|---|---|---|---|---|")
-
-    def hybrid(dense: DenseIndex):
-        def run(i: int) -> None:
-            q = embedder.embed_queries([queries[i]])[0]
-            d = dense.search(q, 40)
-            s = sparse.search(queries[i], 40)
-            reciprocal_rank_fusion([[c for c, _ in d], [c for c, _ in s]], k=settings.rrf_k)
-        return run
-
-    p50, p95 = _latency(lambda q: exact.search(q, 40), qv)
-    h50, _ = _latency(hybrid(exact), range(len(queries)))
-    lines.append(f"| exact (flat) | 1.000 | {p50:.2f} | {p95:.2f} | {h50:.1f} |")
-    for nprobe in nprobes:
-        approx.nprobe = nprobe
-        approx._index.nprobe = nprobe
-        p50, p95 = _latency(lambda q: approx.search(q, 40), qv)  # noqa: B023
-        h50, _ = _latency(hybrid(approx), range(len(queries)))
-        lines.append(f"| IVF{approx._index.nlist}, nprobe {nprobe} | "
-                     f"{_recall(approx, exact, qv):.3f} | {p50:.2f} | {p95:.2f} | {h50:.1f} |")
-
-    # Real vectors only, IVF forced at that size.
-    rids = real["ids"]
-    r_exact = DenseIndex(base.shape[1], exact_max=10**9)
-    r_exact.add(rids.tolist(), base)
-    r_ivf = DenseIndex(base.shape[1], exact_max=0, nprobe=nprobes[0])
-    r_ivf.add(rids.tolist(), base)
-    parts = []
-    for nprobe in nprobes:
-        r_ivf._index.nprobe = nprobe
-        parts.append(f"nprobe {nprobe}: {_recall(r_ivf, r_exact, qv):.3f}")
-    lines.append(f"\nreal vectors only ({len(base):,}, IVF{ivf_lists(len(base))}) "
-                 f"recall@10: " + ", ".join(parts))
-    return lines
+def _cpu() -> str:
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return "unknown"
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the scaling study and print its tables."""
+    """Build each size, probe it in a fresh process, write the JSON, table and chart."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[1000])
-    parser.add_argument("--replay-sizes", type=int, nargs="*", default=[10_000],
-                        help="sizes ingested with replayed passage vectors (index side only)")
-    parser.add_argument("--big", type=int, default=100_000, help="search-only size (0: skip)")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
+    parser.add_argument("--vector-articles", type=int, default=60,
+                        help="dev2k articles whose sentences are embedded for the fill")
+    parser.add_argument("--sentences-per-article", type=int, default=12)
+    parser.add_argument("--real-sample", type=int, default=100,
+                        help="chunks embedded whole with the real model")
+    parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--nprobe", type=int, nargs="+", default=[16, 32, 64, 128])
-    parser.add_argument("--queries", type=int, default=300)
     parser.add_argument("--backend", default=None, help="vnqa embedding backend")
+    parser.add_argument("--out", type=Path, default=REPO_ROOT / "docs" / "scaling.json")
+    parser.add_argument("--chart", type=Path, default=REPO_ROOT / "docs" / "scaling.png")
+    parser.add_argument("--chart-only", action="store_true")
+    parser.add_argument("--keep", type=Path, default=None,
+                        help="build under this folder and keep it (default: a temp folder)")
+    parser.add_argument("--probe", type=Path, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+
+    if args.chart_only:
+        results = json.loads(args.out.read_text())["results"]
+        chart(results, args.chart)
+        print(table(results))
+        return 0
+    if args.probe is not None:  # the child process
+        spec = json.loads(sys.stdin.read())
+        print(json.dumps(probe(args.probe, spec["queries"], spec["held_out"], args.backend)))
+        return 0
+
     perfkit.require_vietnews()
+    from service.runtime import load_embedder_from
 
     overrides = {"embedding_backend": args.backend} if args.backend else {}
     settings = Settings(models_dir=MODELS_DIR, **overrides)
     embedder = load_embedder_from(settings)
-    queries = [r["summary"] for r in perfkit.load_vietnews(args.queries)]
-    print(f"embedder: {settings.embedding_backend}; {len(queries)} queries; "
-          f"exact search up to {settings.exact_search_max:,} chunks", flush=True)
-    print("| chunks | articles | ingest chunks/s | ingest s | hybrid p50 ms | hybrid p95 ms "
-          "| index bytes/chunk |")
-    print("|---|---|---|---|---|---|---|", flush=True)
-    real, model_rate = None, None
+    rows = load_vietnews(path=DEV2K)
+    held_out, rows = rows[-HELD_OUT:], rows[:-HELD_OUT]
+    corpus = Corpus(rows, embedder, args.vector_articles, args.sentences_per_article)
+    print(f"{len(corpus.sentences):,} sentences of {len(rows)} dev2k articles; "
+          f"{corpus.embedded} of them embedded in {corpus.sentence_s:.0f} s", flush=True)
+    sample_texts = corpus.chunks(args.real_sample, seed=1)
+    t = time.perf_counter()
+    real_vectors = embedder.embed_passages(sample_texts, batch_size=32)
+    model_rate = len(sample_texts) / (time.perf_counter() - t)
+    # Spread over the first 10k chunks, with their own texts.
+    real = {i * 997 % 10_000: (t, v)
+            for i, (t, v) in enumerate(zip(sample_texts, real_vectors, strict=True))}
+    print(f"real passage embedding: {model_rate:.1f} chunks/s (this machine, shared)",
+          flush=True)
+    queries = [r["summary"] for r in rows[:args.queries]]
+    query_vectors = embedder.embed_queries(queries)
+
+    results = []
     for n in args.sizes:
-        r = end_to_end(n, embedder, settings, queries)
-        real = r["real"]
-        model_rate = r["chunks"] / r["model_s"] if r["model_s"] else None
-        print(f"| {r['chunks']:,} | {r['articles']:,} | {r['ingest_chunks_per_s']:.1f} | "
-              f"{r['ingest_s']:.0f} | {r['p50_ms']:.1f} | {r['p95_ms']:.1f} | "
-              f"{r['bytes_per_chunk']:,.0f} |", flush=True)
-    if real is not None and model_rate:
-        print(f"\nmodel side at {args.sizes[-1]:,}: {model_rate:.1f} chunks/s (passage encoder "
-              "alone)", flush=True)
-        for n in args.replay_sizes:
-            r = end_to_end(n, ReplayEmbedder(embedder, real["vectors"]), settings, queries)
-            index_rate = r["chunks"] / max(r["ingest_s"] - r["model_s"], 1e-9)
-            total = 1 / (1 / model_rate + 1 / index_rate)
-            print(f"| {r['chunks']:,} (replayed vectors) | {r['articles']:,} | "
-                  f"~{total:.1f} est. (index side {index_rate:.0f}) | {r['ingest_s']:.0f} | "
-                  f"{r['p50_ms']:.1f} | {r['p95_ms']:.1f} | {r['bytes_per_chunk']:,.0f} |",
-                  flush=True)
-    if args.big and real is not None:
-        for line in big_search(args.big, real, settings, embedder, queries, args.nprobe):
-            print(line, flush=True)
+        base = args.keep or Path(tempfile.mkdtemp(prefix="vnqa-scale-"))
+        data_dir = base / f"n{n}"
+        shutil.rmtree(data_dir, ignore_errors=True)
+        run_settings = settings.model_copy(update={"data_dir": data_dir})
+        started = time.perf_counter()
+        result = build(n, corpus, real, run_settings, run_settings.index_dir, query_vectors,
+                       args.nprobe)
+        result["build_s"] = time.perf_counter() - started
+        print(f"built {n:,} chunks in {result['build_s']:.0f} s: {result}", flush=True)
+        child = subprocess.run(
+            [sys.executable, __file__, "--probe", str(data_dir)]
+            + (["--backend", args.backend] if args.backend else []),
+            input=json.dumps({"queries": queries, "held_out": held_out}),
+            capture_output=True, text=True, check=False)
+        if child.returncode != 0:
+            print(child.stderr[-3000:], flush=True)
+            return 1
+        result.update(json.loads(child.stdout.strip().splitlines()[-1]))
+        result["disk_bytes"] = perfkit.dir_bytes(run_settings.index_dir)
+        results.append(result)
+        print(json.dumps({k: v for k, v in result.items() if k != "writes"}), flush=True)
+        if args.keep is None:
+            shutil.rmtree(base, ignore_errors=True)
+        meta = {"embedder": settings.embedding_backend, "model_chunks_per_s": model_rate,
+                "sentences": len(corpus.sentences), "embedded_sentences": corpus.embedded,
+                "articles": len(rows), "queries": len(queries),
+                "cpu": _cpu()}
+        args.out.write_text(json.dumps({"meta": meta, "results": results}, indent=1))
+        chart(results, args.chart)
+    print(table(results))
     return 0
 
 

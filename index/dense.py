@@ -1,14 +1,22 @@
 """Dense vectors in FAISS: inner product over L2-normalized vectors, keyed by chunk id.
 
 Up to ``exact_max`` vectors the index is exact (``IndexIDMap2(IndexFlatIP)``). Past it,
-the vectors move into an inverted-file index (``IndexIVFFlat``, ~4·√n lists, searching
-``nprobe`` of them) that scans a few percent of the vectors per query.
+the vectors move into an inverted-file index (~4·√n lists, searching ``nprobe`` of
+them) that scans a few percent of the vectors per query. Its lists hold the vectors as
+8-bit scalar-quantized codes (``codec="sq8"``, a quarter of float32's memory: 1M
+384-d vectors in ~0.4 GB) or as float32 (``codec="flat"``); the recall and latency of
+each against exact search are measured in ``bench/scaling.py`` (docs/benchmarks.md).
+
+Moving to IVF, or retraining it as it grows, can run beside the searches
+(:meth:`DenseIndex.start_refit` … :meth:`DenseIndex.finish_refit`): the new structure is
+trained and filled from a snapshot while writes go on and are logged, then the log is
+replayed into it and it is swapped in.
 
 IVF rather than HNSW because articles get replaced and deleted: FAISS's HNSW cannot
 remove vectors (``remove_ids`` is unsupported), so every delete would mean a rebuild,
 while IVF removes in place (a hash direct map makes it cheap and lets vectors be read
-back by id). IVF-Flat keeps full float32 vectors, so a filtered search (a few articles,
-a source, a date range) is still answered exactly from the stored vectors.
+back by id). A filtered search (a few articles, a source, a date range) is answered exactly
+from the stored vectors (decoded from 8 bits with ``sq8``).
 """
 
 from __future__ import annotations
@@ -29,6 +37,12 @@ DEFAULT_NPROBE = 64
 # A filtered search over at most this many vectors is computed exactly, even on IVF.
 _EXACT_FILTER_MAX = 50_000
 _TRAIN_PER_LIST = 64  # training sample size per inverted list (FAISS wants >= 39)
+# 8-bit codes learn each dimension's range from the training sample; a small sample
+# would clip the vectors added later, so below this many the lists keep float32.
+_SQ8_MIN_TRAIN = 10_000
+REFIT_BATCH = 100_000  # vectors copied into a refitted structure per read-locked step
+Codec = str  # "sq8" or "flat": how IVF lists store the vectors
+CODECS = ("sq8", "flat")
 # Saved files start with this and the store generation they mirror (8 bytes, little
 # endian), then FAISS's own serialization; files without it (older saves) load too.
 _MAGIC = b"VNQAGEN1"
@@ -58,13 +72,24 @@ class DenseIndex:
         *,
         exact_max: int = DEFAULT_EXACT_MAX,
         nprobe: int = DEFAULT_NPROBE,
+        codec: Codec = "sq8",
+        auto_fit: bool = True,
     ) -> None:
+        if codec not in CODECS:
+            raise ValueError(f"codec must be one of {CODECS}, not {codec!r}")
         self.dimension = dimension
         self.exact_max = exact_max
         self.nprobe = nprobe
+        self.codec = codec
+        self.auto_fit = auto_fit  # convert inline on add; False: the owner calls the refit
         self._index = index if index is not None else _flat(dimension)
         self.saved_generation: int | None = None  # the store generation the file mirrored
-        self._fit()
+        self._log: list[tuple[str, np.ndarray, np.ndarray | None]] | None = None
+        self._log_removed: set[int] = set()
+        if auto_fit:
+            self._fit()
+        elif not self.is_exact:
+            self._index.nprobe = nprobe
 
     @classmethod
     def load(
@@ -74,6 +99,8 @@ class DenseIndex:
         *,
         exact_max: int = DEFAULT_EXACT_MAX,
         nprobe: int = DEFAULT_NPROBE,
+        codec: Codec = "sq8",
+        auto_fit: bool = True,
     ) -> DenseIndex:
         """Read an index saved by :meth:`save`; converts it if ``exact_max`` now says so.
 
@@ -89,7 +116,8 @@ class DenseIndex:
         index = faiss.deserialize_index(np.frombuffer(raw, dtype=np.uint8))
         if index.d != dimension:
             raise ValueError(f"{path} holds {index.d}-d vectors, expected {dimension}")
-        dense = cls(dimension, index, exact_max=exact_max, nprobe=nprobe)
+        dense = cls(dimension, index, exact_max=exact_max, nprobe=nprobe, codec=codec,
+                    auto_fit=auto_fit)
         dense.saved_generation = generation
         return dense
 
@@ -133,15 +161,22 @@ class DenseIndex:
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         if vectors.shape != (len(ids), self.dimension):
             raise ValueError(f"expected {(len(ids), self.dimension)} vectors, got {vectors.shape}")
-        self._index.add_with_ids(vectors, np.asarray(ids, dtype=np.int64))
-        if self.is_exact and len(self) > self.exact_max:
+        keys = np.asarray(ids, dtype=np.int64)
+        self._index.add_with_ids(vectors, keys)
+        if self._log is not None:
+            self._log.append(("add", keys, vectors.copy()))
+        if self.auto_fit and self.is_exact and len(self) > self.exact_max:
             self._fit()
 
     def remove(self, ids: Sequence[int] | np.ndarray) -> int:
         """Remove vectors by chunk id; returns how many were removed."""
         if len(ids) == 0:
             return 0
-        return int(self._index.remove_ids(np.asarray(ids, dtype=np.int64)))
+        keys = np.asarray(ids, dtype=np.int64)
+        if self._log is not None:
+            self._log.append(("remove", keys, None))
+            self._log_removed.update(keys.tolist())
+        return int(self._index.remove_ids(keys))
 
     def search(
         self, query: np.ndarray, k: int, *, allowed: Sequence[int] | None = None
@@ -175,12 +210,58 @@ class DenseIndex:
         return [(int(keys[i]), float(scores[i])) for i in top]
 
     # -- exact <-> approximate --------------------------------------------------------
+    def needs_refit(self) -> bool:
+        """True when ``exact_max`` calls for the other structure, or IVF has grown far
+        past the data it was trained on."""
+        n = len(self)
+        if self.is_exact:
+            return n > self.exact_max
+        return n <= self.exact_max or self._index.nlist < ivf_lists(n) // 4
+
+    def start_refit(self) -> np.ndarray:
+        """Start logging writes for a refit; returns the ids held now (the snapshot).
+
+        The caller keeps writers out during this call and :meth:`snapshot`.
+        """
+        self._log, self._log_removed = [], set()
+        return self.ids()
+
+    def snapshot(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The vectors of snapshot ``ids`` not removed since :meth:`start_refit`."""
+        if self._log_removed:
+            ids = ids[~np.isin(ids, np.fromiter(self._log_removed, np.int64))]
+        return ids, self.vectors(ids)
+
+    def empty_structure(self, total: int, sample: np.ndarray) -> FaissIndex:
+        """The structure ``total`` vectors call for, trained on ``sample``, still empty.
+
+        Needs no lock: it touches nothing of this index.
+        """
+        if total <= self.exact_max:
+            return _flat(self.dimension)
+        return _ivf(self.dimension, sample, self.nprobe, self.codec, ivf_lists(total))
+
+    def finish_refit(self, fresh: FaissIndex) -> None:
+        """Replay the writes logged since :meth:`start_refit` into ``fresh`` (filled from
+        the snapshot) and swap it in. The caller holds the write lock."""
+        for op, keys, vectors in self._log or []:
+            if op == "add":
+                fresh.add_with_ids(vectors, keys)
+            else:
+                fresh.remove_ids(keys)
+        self._index = fresh
+        self.abort_refit()
+
+    def abort_refit(self) -> None:
+        """Stop logging writes (a refit that failed or was overtaken)."""
+        self._log, self._log_removed = None, set()
+
     def _fit(self) -> None:
         """Pick the structure ``exact_max`` calls for, moving the vectors if needed."""
         n = len(self)
         if self.is_exact:
             if n > self.exact_max:
-                self._index = _ivf(self.dimension, self.ids(), self._all_vectors(), self.nprobe)
+                self._index = _filled_ivf(self, self.ids(), self._all_vectors())
             return
         self._index.nprobe = self.nprobe
         if n <= self.exact_max:
@@ -188,7 +269,7 @@ class DenseIndex:
             self._index = _flat(self.dimension)
             self._index.add_with_ids(vectors, ids)
         elif self._index.nlist < ivf_lists(n) // 4:  # grown far past its training: retrain
-            self._index = _ivf(self.dimension, self.ids(), self._all_vectors(), self.nprobe)
+            self._index = _filled_ivf(self, self.ids(), self._all_vectors())
 
     def _all_vectors(self) -> np.ndarray:
         if self.is_exact:
@@ -201,20 +282,39 @@ def _flat(dimension: int) -> FaissIndex:
     return faiss.IndexIDMap2(faiss.IndexFlatIP(dimension))
 
 
-def _ivf(dimension: int, ids: np.ndarray, vectors: np.ndarray, nprobe: int) -> FaissIndex:
-    """An ``IndexIVFFlat`` (inner product, hash direct map) trained on and holding ``vectors``."""
-    nlist = ivf_lists(len(vectors))
-    index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dimension), dimension, nlist,
-                               faiss.METRIC_INNER_PRODUCT)
-    rng = np.random.default_rng(0)  # reproducible training
+def training_sample(vectors: np.ndarray, nlist: int) -> np.ndarray:
+    """The rows IVF training uses: ``nlist`` × 64 of them, picked reproducibly."""
+    rng = np.random.default_rng(0)
     sample = min(len(vectors), nlist * _TRAIN_PER_LIST)
+    return vectors[np.sort(rng.choice(len(vectors), sample, replace=False))]
+
+
+def _ivf(dimension: int, sample: np.ndarray, nprobe: int, codec: Codec, nlist: int
+         ) -> FaissIndex:
+    """An empty IVF index (inner product, hash direct map, ``codec`` lists) trained on
+    ``sample``."""
+    quantizer = faiss.IndexFlatIP(dimension)
+    if codec == "sq8" and len(sample) >= _SQ8_MIN_TRAIN:
+        index = faiss.IndexIVFScalarQuantizer(quantizer, dimension, nlist,
+                                              faiss.ScalarQuantizer.QT_8bit,
+                                              faiss.METRIC_INNER_PRODUCT)
+    else:
+        index = faiss.IndexIVFFlat(quantizer, dimension, nlist, faiss.METRIC_INNER_PRODUCT)
     faiss.omp_set_num_threads(os.cpu_count() or 1)
     try:
-        index.train(vectors[np.sort(rng.choice(len(vectors), sample, replace=False))])
+        index.train(np.ascontiguousarray(sample, dtype=np.float32))
     finally:
         faiss.omp_set_num_threads(1)
     index.set_direct_map_type(faiss.DirectMap.Hashtable)
+    index.nprobe = nprobe
+    return index
+
+
+def _filled_ivf(dense: DenseIndex, ids: np.ndarray, vectors: np.ndarray) -> FaissIndex:
+    """An IVF index for ``dense``'s settings, trained on and holding ``vectors``."""
+    nlist = ivf_lists(len(vectors))
+    index = _ivf(dense.dimension, training_sample(vectors, nlist), dense.nprobe, dense.codec,
+                 nlist)
     index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32),
                        np.asarray(ids, dtype=np.int64))
-    index.nprobe = nprobe
     return index

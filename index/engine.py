@@ -1,16 +1,18 @@
-"""``ArticleIndex``: SQLite, FAISS and BM25 kept in step, with filtered hybrid search.
+"""``ArticleIndex``: SQLite, FAISS and keyword BM25 kept in step, with filtered hybrid search.
 
-SQLite is the source of truth. FAISS vectors are saved atomically after every
-write, with the store generation (commit count) they mirror, and reconciled against
+SQLite is the source of truth. FAISS vectors are saved atomically after every write
+while the index is exact (past it, at most every ``dense_save_interval_s``), with the
+store generation (commit count) they mirror, and reconciled against
 SQLite when the index opens (a crash between the two is repaired by re-embedding or
 dropping the chunks that differ). Vectors the store cannot account for — chunk ids it
 never assigned, or a vector file ahead of the store's generation — mean the store lost
 commits: the index then opens read-only and changes nothing on disk until
-``vnqa repair`` (:mod:`index.repair`) has backed the files up. BM25 is rebuilt
-from SQLite after each write, outside the readers–writer lock, and swapped in whole:
-searches meanwhile use the previous BM25 (a new article is found through its vectors
-first). One writer at a time; many concurrent searches, which never see a
-half-applied FAISS or BM25.
+``vnqa repair`` (:mod:`index.repair`) has backed the files up. The keyword index
+(:mod:`index.keywords`, tantivy) is updated in place after FAISS, in the same write,
+and records the store generation it mirrors; a crash between the two is repaired at
+open by adding and removing the chunks that differ. One writer at a time; many
+concurrent searches, which never see a half-applied write: a new article is found by
+both searches as soon as its write returns.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import logging
 import os
 import shutil
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -28,15 +31,17 @@ from typing import IO, Any
 import numpy as np
 
 from index.chunking import chunk_article
-from index.dense import DenseIndex
+from index.dense import REFIT_BATCH, DenseIndex, ivf_lists
 from index.documents import Article
 from index.errors import DiskFullError, IndexMismatchError, IndexReadOnlyError
 from index.fusion import fuse_hybrid
+from index.keywords import KeywordIndex
 from index.pipeline import prefetch
 from index.process_lock import acquire_lock, release_lock
 from index.records import (
     DB_FILE,
     DENSE_FILE,
+    KEYWORDS_DIR,
     BackendStatus,
     IndexOptions,
     IndexStats,
@@ -48,7 +53,6 @@ from index.records import (
     SearchMode,
 )
 from index.rwlock import ReadWriteLock
-from index.sparse import SparseIndex
 from index.store import ArticleRow, ArticleStore, ChunkRow, NewArticle, NewChunk
 from models.embedder_protocol import TextEmbedder
 from models.vietnamese import has_diacritics, normalize
@@ -61,8 +65,8 @@ _DB_FILE = DB_FILE
 _DENSE_FILE = DENSE_FILE
 _COMMIT_EVERY = 64  # smallest group of articles per transaction during a bulk ingest
 _COMMIT_MAX = 2048  # largest group: bounds the vectors held in memory before a commit
-# BM25 is rebuilt whole after each group; growing the group with the index (a quarter of
-# its articles) keeps a bulk ingest's rebuild work linear in the corpus, not quadratic.
+# Growing the group with the index (a quarter of its articles) keeps the number of
+# commits (FAISS saves, keyword segments) logarithmic in a bulk ingest.
 _GROWTH_DIVISOR = 4
 
 
@@ -93,16 +97,17 @@ class ArticleIndex:
         self._rw = ReadWriteLock()
         self._dense_opts: dict[str, Any] = {
             "exact_max": options.dense_exact_max, "nprobe": options.dense_nprobe,
+            "codec": options.dense_codec, "auto_fit": False,
         }
+        self._refit_thread: threading.Thread | None = None
+        self._refit_lock = threading.Lock()  # one refit at a time
+        self._closing = False
+        self._last_save = time.monotonic()  # of the last vector-file save (or the load)
         self._dense = DenseIndex(embedder.dimension, **self._dense_opts)
         self._fusion = options.fusion
         self._dense_weight = options.dense_weight
-        self.sparse_rebuilds = 0  # BM25 rebuilds since open (watched by tests)
-        self._sparse = self._new_sparse()
-        # BM25 is rebuilt outside the readers–writer lock; these order the rebuilds.
-        self._sparse_build_lock = threading.Lock()
-        self._writes = 0  # store commits mirrored in FAISS so far
-        self._sparse_writes = 0  # commits the current BM25 reflects
+        self._keywords: KeywordIndex | None = None  # opened by :meth:`_open_keywords`
+        self._keywords_behind: str | None = None  # why the keyword index lags, when it does
         self.read_only: str | None = None  # why writes are refused, when they are
         self._unsaved: str | None = None  # why FAISS on disk lags the store, when it does
         self._disk_full = False  # the last write failed for lack of space
@@ -151,6 +156,9 @@ class ArticleIndex:
             index._check_model(allow_model_change)
             if not allow_model_change:
                 index._load_and_reconcile(accept_loss=accept_loss, log_copy=log_copy)
+            else:  # ``vnqa reindex`` rebuilds the vectors; keyword search goes on meanwhile
+                index._open_keywords(index._store.chunk_ids())
+            index._schedule_refit()
         except BaseException:
             index.close()
             raise
@@ -205,8 +213,8 @@ class ArticleIndex:
             except Exception as exc:  # unreadable file: rebuild from the store
                 logger.warning("could not read %s (%s); re-embedding every chunk", path, exc)
                 self._dense = DenseIndex(self.embedder.dimension, **self._dense_opts)
-        chunks = self._store.all_chunks()
-        stored = {c.id for c in chunks}
+        stored_ids = self._store.chunk_ids()
+        stored = set(stored_ids)
         held = set(self._dense.ids().tolist())
         extra = sorted(held - stored)
         lost = self._lost_commits(extra)
@@ -225,20 +233,56 @@ class ArticleIndex:
             if extra:
                 logger.warning("removing %d vectors whose chunks are gone", len(extra))
                 self._dense.remove(extra)
-        missing = [c for c in chunks if c.id not in held]
-        if missing:
-            logger.warning("embedding %d chunks missing from the vector index", len(missing))
+        missing_ids = [i for i in stored_ids if i not in held]
+        if missing_ids:
+            logger.warning("embedding %d chunks missing from the vector index", len(missing_ids))
+            found = self._store.chunks(missing_ids)
+            missing = [found[i] for i in missing_ids]
             vectors = self.embedder.embed_passages(
                 [c.text for c in missing], batch_size=self._batch_size)
             self._dense.add([c.id for c in missing], vectors)
         behind = self._dense.saved_generation != self._store.generation()
         saved = True
-        if self.read_only is None and (extra or missing or behind):
+        if self.read_only is None and (extra or missing_ids or behind):
             saved = self._save_dense()
-        self._sparse.rebuild([c.id for c in chunks], [c.text for c in chunks])
-        self._sparse_writes = self._writes
-        self.last_reconcile = ReconcileOutcome(len(extra), len(missing), lost, saved)
+        self._open_keywords(stored_ids)
+        self.last_reconcile = ReconcileOutcome(len(extra), len(missing_ids), lost, saved)
         return self.last_reconcile
+
+    def _open_keywords(self, stored_ids: Sequence[int]) -> None:
+        """Open the keyword index and bring it to the store's generation.
+
+        A new folder, or one analysed with other settings, is built from the store; one
+        at another generation (a crash between the two commits) gets the chunks that
+        differ added or removed. A read-only index changes nothing on disk: its keyword
+        hits of lost chunks are dropped at lookup, like any deleted chunk.
+        """
+        if self._keywords is not None:
+            self._keywords.close()
+        o = self.options
+        self._keywords = KeywordIndex(
+            self.directory / KEYWORDS_DIR, bigrams=o.bm25_bigrams, folded=o.bm25_folded,
+            folded_weight=o.bm25_folded_weight, read_only=self.read_only is not None)
+        if self.read_only is not None:
+            return
+        try:
+            generation = self._store.generation()
+            if self._keywords.generation is None:
+                if stored_ids or len(self._keywords):
+                    logger.warning("building the keyword index from %d stored chunks",
+                                   len(stored_ids))
+                self._keywords.rebuild(self._store.iter_chunk_texts(), generation)
+            elif self._keywords.generation != generation:
+                removed, added = self._keywords.sync(stored_ids, self._chunk_texts, generation)
+                logger.warning("keyword index caught up with the store: %d chunks removed, "
+                               "%d added", removed, added)
+        except Exception as exc:  # a full disk: served as it is, caught up at the next write
+            self._keywords_behind = (
+                f"the keyword index lags the store ({exc}); it catches up at the next write "
+                "or open")
+            logger.warning("%s", self._keywords_behind)
+        else:
+            self._keywords_behind = None
 
     def _lost_commits(self, extra: Sequence[int]) -> LostCommits | None:
         """Evidence that the store lost commits FAISS had mirrored, or None.
@@ -262,6 +306,13 @@ class ArticleIndex:
             newest_article=self._store.newest_update(),
         )
 
+    def _save_due(self) -> bool:
+        """Save the vectors after every write while the file is small (the exact regime);
+        beyond, at most every ``dense_save_interval_s`` (see :class:`IndexOptions`)."""
+        if len(self._dense) <= self.options.dense_exact_max:
+            return True
+        return time.monotonic() - self._last_save >= self.options.dense_save_interval_s
+
     def _save_dense(self) -> bool:
         """Save FAISS with the store generation it mirrors; False when the disk refused.
 
@@ -277,6 +328,7 @@ class ArticleIndex:
             logger.warning("%s", self._unsaved)
             return False
         self._unsaved = None
+        self._last_save = time.monotonic()
         return True
 
     def _require_writable(self) -> None:
@@ -291,6 +343,8 @@ class ArticleIndex:
         if self._disk_full:
             found.append(f"the disk holding {self.directory} is full: writes are refused "
                          "(507) until space is freed; reads go on")
+        if self._keywords_behind is not None:
+            found.append(self._keywords_behind)
         if self._unsaved is not None:
             found.append(self._unsaved)
         elif not self._disk_full and self.read_only is None:
@@ -307,9 +361,14 @@ class ArticleIndex:
 
         Waits for any write in progress; calling it twice is harmless.
         """
-        with self._sparse_build_lock, self._rw.write():
-            if self._unsaved is not None and self.read_only is None:
-                self._save_dense()  # space may have come back since
+        self._closing = True
+        self.settle()
+        with self._rw.write():
+            behind = self._dense.saved_generation != self._store.generation()
+            if (self._unsaved is not None or behind) and self.read_only is None:
+                self._save_dense()  # a deferred save, or space may have come back since
+            if self._keywords is not None:
+                self._keywords.close()
             self._store.close()
         if self._lock_handle is not None:
             release_lock(self._lock_handle)
@@ -386,8 +445,8 @@ class ArticleIndex:
         with self._rw.write(), self._space_watch():
             new_ids, removed, replaced = self._store.replace_articles(
                 new, meta=self._model_meta())
-            self._apply(removed, [i for ids in new_ids for i in ids], vectors)
-        self._refresh_sparse()
+            self._apply(removed, [i for ids in new_ids for i in ids], vectors, texts)
+        self._schedule_refit()
         return [
             IngestResult(a.id, len(chunks), was)
             for (a, chunks), was in zip(chunked, replaced, strict=True)
@@ -403,13 +462,14 @@ class ArticleIndex:
             raise
         self._disk_full = False
 
-    def _apply(self, removed: Sequence[int], added: Sequence[int], vectors: np.ndarray) -> None:
-        """Mirror a committed store change in FAISS (caller holds the write lock).
+    def _apply(self, removed: Sequence[int], added: Sequence[int], vectors: np.ndarray,
+               texts: Sequence[str] = ()) -> None:
+        """Mirror a committed store change in FAISS and the keyword index (caller holds
+        the write lock); ``texts`` are the texts of ``added``.
 
         The commit stands whatever happens here: a failed in-memory update is
         repaired from the store, a failed save (a full disk) leaves the file to catch
-        up later. BM25 follows in :meth:`_refresh_sparse`, which the caller runs
-        after releasing the lock.
+        up later, a failed keyword commit is caught up at the next open.
         """
         try:
             self._dense.remove(list(removed))
@@ -417,33 +477,90 @@ class ArticleIndex:
         except Exception:
             logger.exception("vector update failed after the commit; rebuilding from the store")
             self._load_and_reconcile()
-        else:
+            return
+        if self._save_due():
             self._save_dense()
-        self._writes += 1
+        self._write_keywords(removed, list(zip(added, texts, strict=True)))
 
-    def _new_sparse(self) -> SparseIndex:
-        return SparseIndex(bigrams=self.options.bm25_bigrams, folded=self.options.bm25_folded)
+    def _write_keywords(self, removed: Sequence[int], added: list[tuple[int, str]]) -> None:
+        """Mirror the commit in the keyword index; after a failed write (a full disk)
+        the next write catches up with the store instead (so does the next open)."""
+        if self._keywords_behind is not None:  # reopened: a writer that failed is dead
+            self._open_keywords(self._store.chunk_ids())  # notes or clears the lag itself
+            return
+        try:
+            self._keyword_index().write(removed, added, self._store.generation())
+        except Exception as exc:
+            self._keywords_behind = (
+                f"the keyword index lags the store ({exc}); it catches up at the next write "
+                "or open")
+            logger.warning("%s", self._keywords_behind)
 
-    def _refresh_sparse(self) -> None:
-        """Rebuild BM25 from the store, then swap it in under a brief write lock.
+    def _keyword_index(self) -> KeywordIndex:
+        if self._keywords is None:
+            raise RuntimeError("the keyword index is not open")
+        return self._keywords
 
-        bm25s has no incremental update and a rebuild over 100k chunks takes tens of
-        seconds, so it runs outside the readers–writer lock: searches go on against
-        the previous BM25 meanwhile. Rebuilds run one at a time and coalesce — one
-        covers every commit made before it started. Returns once BM25 reflects every
-        commit this thread made.
+    def _chunk_texts(self, ids: list[int]) -> dict[int, str]:
+        return {i: c.text for i, c in self._store.chunks(ids).items()}
+
+    # -- vector structure maintenance ---------------------------------------------
+    def _schedule_refit(self) -> None:
+        """Start a background refit of the vectors when their structure calls for one."""
+        if self._closing or self.read_only is not None or not self._dense.needs_refit():
+            return
+        if self._refit_thread is not None and self._refit_thread.is_alive():
+            return
+        self._refit_thread = threading.Thread(target=self._refit, name="vnqa-dense-refit",
+                                              daemon=True)
+        self._refit_thread.start()
+
+    def settle(self) -> None:
+        """Wait for background maintenance (a vector refit) to finish."""
+        thread = self._refit_thread
+        if thread is not None:
+            thread.join()
+
+    def _refit(self) -> None:
+        """Move the vectors into the structure their count calls for, beside the searches.
+
+        A snapshot is copied out under the read lock (a batch at a time, so writers get
+        their turn), the new structure is trained and filled with no lock held, and the
+        writes made meanwhile are replayed into it under the write lock before the swap.
         """
-        with self._sparse_build_lock:
-            wanted = self._writes  # read before the snapshot: the snapshot is at least this new
-            if self._sparse_writes >= wanted:
-                return
-            chunks = self._store.all_chunks()
-            fresh = self._new_sparse()
-            fresh.rebuild([c.id for c in chunks], [c.text for c in chunks])
-            self.sparse_rebuilds += 1
+        if not self._refit_lock.acquire(blocking=False):
+            return
+        dense = self._dense
+        try:
+            with self._rw.read():
+                if self._dense is not dense or not dense.needs_refit():
+                    return
+                ids = dense.start_refit()
+            started = time.perf_counter()
+            nlist_total = len(ids)
+            with self._rw.read():
+                sample_ids = np.sort(np.random.default_rng(0).choice(
+                    ids, min(len(ids), ivf_lists(nlist_total) * 64), replace=False))
+                _, sample = dense.snapshot(sample_ids)
+            fresh = dense.empty_structure(nlist_total, sample)
+            del sample
+            for at in range(0, len(ids), REFIT_BATCH):
+                with self._rw.read():
+                    keys, vectors = dense.snapshot(ids[at:at + REFIT_BATCH])
+                fresh.add_with_ids(vectors, keys)
             with self._rw.write():
-                self._sparse = fresh
-                self._sparse_writes = wanted
+                if self._dense is not dense:  # replaced by a reconcile meanwhile
+                    return
+                dense.finish_refit(fresh)
+                self._save_dense()
+            logger.info("vectors refitted (%d of them, %s) in %.1f s", len(dense),
+                        "exact" if dense.is_exact else f"IVF{fresh.nlist}",
+                        time.perf_counter() - started)
+        except Exception:
+            logger.exception("the vector refit failed; the current structure stays")
+        finally:
+            dense.abort_refit()
+            self._refit_lock.release()
 
     def delete_article(self, article_id: str) -> bool:
         """Delete an article and its chunks; False if it was not there."""
@@ -453,7 +570,7 @@ class ArticleIndex:
             if removed is None:
                 return False
             self._apply(removed, [], np.zeros((0, self.embedder.dimension), np.float32))
-        self._refresh_sparse()
+        self._schedule_refit()
         return True
 
     def reindex(self, *, progress: Callable[[int], None] | None = None) -> int:
@@ -475,8 +592,10 @@ class ArticleIndex:
         with self._rw.write(), self._space_watch():
             new_ids = self._store.replace_all_chunks(chunks_by_article, meta=self._model_meta())
             self._dense = DenseIndex(self.embedder.dimension, **self._dense_opts)
-            self._apply([], [i for ids in new_ids.values() for i in ids], matrix)
-        self._refresh_sparse()
+            old_keywords: list[int] = self._keyword_index().ids().tolist()
+            self._apply(old_keywords, [i for ids in new_ids.values() for i in ids], matrix,
+                        [c.text for chunks in chunks_by_article.values() for c in chunks])
+        self._schedule_refit()
         return len(matrix)
 
     # -- reads --------------------------------------------------------------------
@@ -507,18 +626,19 @@ class ArticleIndex:
                 date_from=filters.date_from, date_to=filters.date_to)
             if not allowed:
                 return []
-        unaccented = self._sparse.folded and not has_diacritics(query)
+        keywords = self._keyword_index()
+        unaccented = keywords.folded and not has_diacritics(query)
         query_vector = None
         if mode in ("hybrid", "dense"):
             dense_query = query
             if unaccented:  # e5 reads unaccented Vietnamese poorly: restore the marks first
                 with self._rw.read():
-                    dense_query = self._sparse.restore_diacritics(query)
+                    dense_query = keywords.restore_diacritics(query)
             query_vector = self.embedder.embed_queries([dense_query])[0]
         with self._rw.read():
             dense = (self._dense.search(query_vector, depth, allowed=allowed)
                      if query_vector is not None else [])
-            sparse = (self._sparse.search(query, depth, allowed=allowed, folded=unaccented)
+            sparse = (keywords.search(query, depth, allowed=allowed, folded=unaccented)
                       if mode in ("hybrid", "bm25") else [])
             dense_rank = {cid: r for r, (cid, _) in enumerate(dense, start=1)}
             sparse_rank = {cid: r for r, (cid, _) in enumerate(sparse, start=1)}

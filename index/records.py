@@ -16,6 +16,7 @@ Fusion = Literal["convex", "rrf"]
 # The files of an index folder.
 DB_FILE = "store.sqlite3"
 DENSE_FILE = "dense.faiss"
+KEYWORDS_DIR = "keywords"  # the keyword index (tantivy), see index/keywords.py
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,7 +138,12 @@ class IndexOptions:
     embed_batch_size: int = 32
     dense_exact_max: int = DEFAULT_EXACT_MAX  # exact FAISS up to this many vectors, IVF beyond
     dense_nprobe: int = DEFAULT_NPROBE
+    dense_codec: str = "sq8"  # how IVF stores vectors: "sq8" (8-bit codes) or "flat"
+    # Past dense_exact_max vectors the vector file (hundreds of MB at 1M chunks) is saved at
+    # most this often instead of after every write; a crash re-embeds the chunks since.
+    dense_save_interval_s: float = 60.0
     fusion: Fusion = "convex"
     dense_weight: float = 0.5
     bm25_bigrams: bool = True
     bm25_folded: bool = True
+    bm25_folded_weight: float = 0.0  # the diacritics-free field's weight on accented questions

@@ -19,7 +19,7 @@ from index.documents import Article
 from index.engine import ArticleIndex, EmbedderLike
 from index.errors import StoreDamagedError
 from index.process_lock import acquire_lock
-from index.records import DB_FILE, DENSE_FILE, LostCommits
+from index.records import DB_FILE, DENSE_FILE, KEYWORDS_DIR, LostCommits
 
 logger = logging.getLogger(__name__)
 
@@ -108,6 +108,7 @@ def repair_index(directory: Path, embedder: EmbedderLike, **options: Any) -> Rep
         salvaged = salvage_articles(backup / DB_FILE)
         for name in _FILES:  # copies are in the backup; the vectors' ids die with the store
             (directory / name).unlink(missing_ok=True)
+        shutil.rmtree(directory / KEYWORDS_DIR, ignore_errors=True)  # rebuilt from the store
         with ArticleIndex.open(
             directory, embedder, accept_loss=True, held_lock=lock, **options
         ) as index:

@@ -375,6 +375,24 @@ class ArticleStore:
             ).fetchall()
         return [ChunkRow(*r) for r in rows]
 
+    def chunk_ids(self) -> list[int]:
+        """Every chunk id, ascending."""
+        with self._lock:
+            return [r[0] for r in self._db.execute("SELECT id FROM chunks ORDER BY id")]
+
+    def iter_chunk_texts(self, page: int = 5000) -> Iterator[tuple[int, str]]:
+        """Every (chunk id, text), ascending, read a page at a time."""
+        last = -1
+        while True:
+            with self._lock:
+                rows = self._db.execute(
+                    "SELECT id, text FROM chunks WHERE id > ? ORDER BY id LIMIT ?",
+                    (last, page)).fetchall()
+            if not rows:
+                return
+            yield from rows
+            last = rows[-1][0]
+
     def chunk_ids_matching(
         self,
         *,

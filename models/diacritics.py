@@ -13,7 +13,8 @@ from __future__ import annotations
 import math
 import re
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Protocol
 
 from models.vietnamese import strip_diacritics, syllables
 
@@ -28,6 +29,18 @@ QUESTION_PHRASES = (
 _SEED_WEIGHT = 20
 _BIGRAM_WEIGHT = 0.5  # Jelinek-Mercer interpolation of the bigram and unigram estimates
 _WORD_RE = re.compile(r"\w+", re.UNICODE)
+
+
+class CorpusCounts(Protocol):
+    """Document counts a restorer reads on demand (see :meth:`DiacriticRestorer.over`)."""
+
+    total: int  # the sum of every syllable's document count
+
+    def unigram(self, syllable: str) -> int: ...
+
+    def bigram(self, first: str, second: str) -> int: ...
+
+    def forms(self, folded: str) -> list[str]: ...
 
 
 class DiacriticRestorer:
@@ -46,31 +59,59 @@ class DiacriticRestorer:
         bigram_weight: float = _BIGRAM_WEIGHT,
     ) -> None:
         self.bigram_weight = bigram_weight
-        self._uni: dict[str, int] = dict(unigrams)
-        self._bi: dict[tuple[str, str], int] = dict(bigrams)
+        uni: dict[str, int] = dict(unigrams)
+        bi: dict[tuple[str, str], int] = dict(bigrams)
         for phrase in QUESTION_PHRASES:
             syls = phrase.split()
             for s in syls:
-                self._uni[s] = self._uni.get(s, 0) + _SEED_WEIGHT
+                uni[s] = uni.get(s, 0) + _SEED_WEIGHT
             for pair in zip(syls, syls[1:], strict=False):
-                self._bi[pair] = self._bi.get(pair, 0) + _SEED_WEIGHT
-        self._forms: dict[str, list[str]] = defaultdict(list)
-        for syllable in self._uni:
-            self._forms[strip_diacritics(syllable)].append(syllable)
-        self._total = sum(self._uni.values()) + len(self._uni)
+                bi[pair] = bi.get(pair, 0) + _SEED_WEIGHT
+        forms: dict[str, list[str]] = defaultdict(list)
+        for syllable in uni:
+            forms[strip_diacritics(syllable)].append(syllable)
+        self._unigram: Callable[[str], int] = lambda s: uni.get(s, 0)
+        self._bigram: Callable[[str, str], int] = lambda a, b: bi.get((a, b), 0)
+        self._forms: Callable[[str], list[str]] = lambda t: forms.get(t, [])
+        self._total = sum(uni.values()) + len(uni)
+
+    @classmethod
+    def over(cls, counts: CorpusCounts, *, bigram_weight: float = _BIGRAM_WEIGHT
+             ) -> DiacriticRestorer:
+        """A restorer reading ``counts`` on demand (an index too large to copy out).
+
+        The built-in question phrases are added on top, as for the mapping form.
+        """
+        restorer = cls({}, {}, bigram_weight=bigram_weight)
+        seed_uni: dict[str, int] = defaultdict(int)
+        seed_bi: dict[tuple[str, str], int] = defaultdict(int)
+        for phrase in QUESTION_PHRASES:
+            syls = phrase.split()
+            for s in syls:
+                seed_uni[s] += _SEED_WEIGHT
+            for pair in zip(syls, syls[1:], strict=False):
+                seed_bi[pair] += _SEED_WEIGHT
+        seed_forms: dict[str, list[str]] = defaultdict(list)
+        for syllable in seed_uni:
+            seed_forms[strip_diacritics(syllable)].append(syllable)
+        restorer._unigram = lambda s: counts.unigram(s) + seed_uni.get(s, 0)
+        restorer._bigram = lambda a, b: counts.bigram(a, b) + seed_bi.get((a, b), 0)
+        restorer._forms = lambda t: list(dict.fromkeys(counts.forms(t) + seed_forms.get(t, [])))
+        restorer._total = counts.total + sum(seed_uni.values()) + len(seed_uni)
+        return restorer
 
     def _log_unigram(self, s: str) -> float:
-        return math.log((self._uni.get(s, 0) + 1.0) / self._total)
+        return math.log((self._unigram(s) + 1.0) / self._total)
 
     def _log_transition(self, prev: str, s: str) -> float:
-        p_uni = (self._uni.get(s, 0) + 1.0) / self._total
-        p_bi = self._bi.get((prev, s), 0) / max(self._uni.get(prev, 0), 1)
+        p_uni = (self._unigram(s) + 1.0) / self._total
+        p_bi = self._bigram(prev, s) / max(self._unigram(prev), 1)
         return math.log(self.bigram_weight * p_bi + (1.0 - self.bigram_weight) * p_uni)
 
     def _candidates(self, token: str) -> list[str]:
         if strip_diacritics(token) != token:  # typed with marks: keep it
             return [token]
-        return self._forms.get(token) or [token]
+        return self._forms(token) or [token]
 
     def restore_syllables(self, tokens: Sequence[str]) -> list[str]:
         """The most likely accented form of each lower-cased syllable in ``tokens``."""

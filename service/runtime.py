@@ -94,6 +94,9 @@ def index_options(settings: Settings) -> dict[str, Any]:
         "dense_weight": settings.fusion_dense_weight,
         "bm25_bigrams": settings.bm25_bigrams,
         "bm25_folded": settings.bm25_folded,
+        "bm25_folded_weight": settings.bm25_folded_weight,
+        "dense_codec": settings.ivf_codec,
+        "dense_save_interval_s": settings.dense_save_interval_s,
     }
 
 

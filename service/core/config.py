@@ -98,12 +98,24 @@ class Settings(BaseSettings):
         True, description="Diacritics-free BM25 field and diacritics restoration for "
         "questions typed without accents."
     )
+    bm25_folded_weight: float = Field(
+        0.0, ge=0.0, le=10.0, description="Weight of the diacritics-free field when a question "
+        "has accents (its main field weighs 1; unaccented questions use the folded field alone)."
+    )
     exact_search_max: int = Field(
         50_000, ge=1,
         description="Exact FAISS search up to this many chunks; an IVF index beyond it.",
     )
     ivf_nprobe: int = Field(
         64, ge=1, le=4096, description="IVF lists searched per query (more: slower, better recall)."
+    )
+    ivf_codec: Literal["sq8", "flat"] = Field(
+        "sq8", description="How IVF lists store vectors: 8-bit codes (a quarter of the memory) "
+        "or float32."
+    )
+    dense_save_interval_s: float = Field(
+        60.0, ge=0.0, description="Past exact_search_max chunks, save the vector file at most "
+        "this often (a crash re-embeds the chunks written since)."
     )
 
     # Shared backends for several replicas (docs/scaleout.md); unset: everything embedded.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import faiss
 import numpy as np
 import pytest
 
@@ -22,7 +23,7 @@ def _exact_top(vectors: np.ndarray, ids: np.ndarray, q: np.ndarray, k: int) -> l
 
 def test_switches_to_ivf_past_the_threshold_and_keeps_every_vector():
     vectors, ids = _vectors(600), np.arange(1000, 1600)
-    index = DenseIndex(16, exact_max=300, nprobe=4096)
+    index = DenseIndex(16, exact_max=300, nprobe=4096, codec="flat")
     index.add(ids[:300].tolist(), vectors[:300])
     assert index.is_exact
     index.add(ids[300:].tolist(), vectors[300:])
@@ -51,7 +52,7 @@ def test_ivf_recall_with_few_lists_probed_is_reported_not_perfect():
 
 def test_ivf_remove_filter_and_persist(tmp_path):
     vectors, ids = _vectors(500), np.arange(500)
-    index = DenseIndex(16, exact_max=100, nprobe=8)
+    index = DenseIndex(16, exact_max=100, nprobe=8, codec="flat")
     index.add(ids.tolist(), vectors)
     assert index.remove([0, 1, 2, 999]) == 3
     assert len(index) == 497 and 0 not in set(index.ids().tolist())
@@ -78,6 +79,17 @@ def test_ivf_remove_filter_and_persist(tmp_path):
     assert exact.search(q, 1)[0][0] == 7000
 
 
+def test_sq8_lists_keep_vectors_within_their_quantization_error():
+    vectors, ids = _vectors(12_000, d=32), np.arange(12_000)
+    index = DenseIndex(32, exact_max=100, nprobe=4096)
+    index.add(ids.tolist(), vectors)
+    assert isinstance(index._index, faiss.IndexIVFScalarQuantizer)
+    assert np.abs(index.vectors([5, 11_999]) - vectors[[5, 11_999]]).max() < 0.02
+    assert index.remove([5]) == 1 and 5 not in set(index.ids().tolist())
+    q = vectors[7]
+    assert index.search(q, 1)[0][0] == 7
+
+
 def test_article_index_works_across_the_switch(tmp_path, embedder):
     articles = [
         Article(id=f"a{i}", title=f"Bài {i}",
@@ -88,6 +100,7 @@ def test_article_index_works_across_the_switch(tmp_path, embedder):
     ]
     with ArticleIndex.open(tmp_path, embedder, dense_exact_max=4, dense_nprobe=64) as index:
         index.add_articles(articles)
+        index.settle()  # the move to IVF runs in the background
         assert not index._dense.is_exact
         hits = index.search("hội nghị về du lịch", top_k=3, mode="dense")
         assert hits[0].article_id == "a5"
@@ -97,3 +110,36 @@ def test_article_index_works_across_the_switch(tmp_path, embedder):
         assert not index._dense.is_exact
         assert index.stats().chunks == len(index._dense)
         assert index.search("y tế", top_k=1, mode="dense")[0].article_id == "a2"
+
+
+def test_the_move_to_ivf_runs_beside_searches_and_writes(tmp_path, embedder, monkeypatch):
+    """While IVF is trained in the background, searches are answered and writes go on;
+    the writes made meanwhile (an add and a delete) are in the new structure."""
+    import threading
+
+    from index.dense import DenseIndex
+
+    started, release = threading.Event(), threading.Event()
+    original = DenseIndex.empty_structure
+
+    def slow(self, total, sample):
+        started.set()
+        assert release.wait(30), "the test never released the refit"
+        return original(self, total, sample)
+
+    monkeypatch.setattr(DenseIndex, "empty_structure", slow)
+    articles = [Article(id=f"a{i}", text=f"Tin số {i} về giá lúa gạo tăng {i} đồng.")
+                for i in range(8)]
+    with ArticleIndex.open(tmp_path, embedder, dense_exact_max=4, dense_nprobe=64) as index:
+        index.add_articles(articles)
+        assert started.wait(30)
+        assert index._dense.is_exact
+        assert index.search("giá lúa gạo", top_k=3, mode="dense")
+        index.add_articles([Article(id="late", text="Miền Bắc đón đợt không khí lạnh mạnh.")])
+        assert index.delete_article("a1")
+        release.set()
+        index.settle()
+        assert not index._dense.is_exact
+        stored = {c.id for c in index._store.all_chunks()}
+        assert set(index._dense.ids().tolist()) == stored
+        assert index.search("không khí lạnh", top_k=1, mode="dense")[0].article_id == "late"

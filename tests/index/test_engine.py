@@ -26,7 +26,7 @@ def _consistent(index: ArticleIndex) -> set[int]:
     """Assert the three parts hold the same chunk ids and return them."""
     stored = {c.id for c in index._store.all_chunks()}
     assert set(index._dense.ids().tolist()) == stored
-    assert set(index._sparse._ids.tolist()) == stored
+    assert set(index._keywords.ids().tolist()) == stored
     return stored
 
 
@@ -174,8 +174,8 @@ def test_a_failed_embedding_changes_nothing(tmp_path, embedder):
 
 
 def test_bulk_ingest_grows_its_commit_groups(tmp_path, embedder, monkeypatch):
-    """BM25 is rebuilt per commit group; groups grow with the index, so a bulk ingest
-    rebuilds O(log n) times instead of n / group-size times."""
+    """Groups grow with the index, so a bulk ingest commits O(log n) times instead of
+    n / group-size times, and the keyword index keeps up with every group."""
     import index.engine as engine
 
     monkeypatch.setattr(engine, "_COMMIT_EVERY", 4)
@@ -184,47 +184,44 @@ def test_bulk_ingest_grows_its_commit_groups(tmp_path, embedder, monkeypatch):
     with ArticleIndex.open(tmp_path / "idx", embedder) as idx:
         idx.add_articles(articles, progress=stored.append)
         assert idx.stats().articles == 200 and sum(stored) == 200
-        assert idx.sparse_rebuilds == len(stored) < 200 // 4 // 2
+        assert len(stored) < 200 // 4 // 2
         assert max(stored) > 4
         _consistent(idx)
 
 
-def test_searches_are_answered_while_bm25_rebuilds(tmp_path, embedder, monkeypatch):
-    """The BM25 rebuild after a write runs outside the readers–writer lock: a search
-    during it answers from the previous BM25 and the already-updated vectors."""
-    import threading
-
-    from index.sparse import SparseIndex
-
-    started, release = threading.Event(), threading.Event()
-
-    class SlowSparse(SparseIndex):
-        def rebuild(self, ids, texts):
-            started.set()
-            assert release.wait(30), "the test never released the rebuild"
-            super().rebuild(ids, texts)
-
+def test_a_write_is_found_by_keywords_at_once_without_a_rebuild(tmp_path, embedder):
+    """The keyword index adds and deletes in place: one article more is found by BM25 as
+    soon as add_articles returns, and the documents already there are not re-indexed."""
     with ArticleIndex.open(tmp_path / "idx", embedder) as idx:
         idx.add_articles(ARTICLES[:1])
-        monkeypatch.setattr(idx, "_new_sparse", lambda: SlowSparse())
-        writer = threading.Thread(target=idx.add_articles, args=(ARTICLES[1:],))
-        writer.start()
-        assert started.wait(30)
-        answered: list = []
-        reader = threading.Thread(target=lambda: answered.extend([
-            idx.search("không khí lạnh", top_k=3, mode="dense"),
-            idx.search("miền bắc đón đợt không khí lạnh", top_k=3, mode="bm25"),
-        ]))
-        reader.start()
-        reader.join(30)
-        blocked = reader.is_alive()
-        release.set()
-        writer.join(30)
-        reader.join(30)
-        assert not blocked, "a search waited for the BM25 rebuild"
-        # The new article is already found through its vectors; BM25 catches up after.
-        dense_hits, bm25_hits = answered
-        assert dense_hits[0].article_id == "thoi-tiet"
-        assert all(h.article_id != "thoi-tiet" for h in bm25_hits)
-        _consistent(idx)
+        keywords = idx._keywords
+        idx.add_articles(ARTICLES[1:2])
+        assert idx._keywords is keywords  # updated, not replaced
         assert idx.search("không khí lạnh", top_k=1, mode="bm25")[0].article_id == "thoi-tiet"
+        assert idx.delete_article("thoi-tiet")
+        assert all(h.article_id != "thoi-tiet"
+                   for h in idx.search("không khí lạnh", top_k=3, mode="bm25"))
+        _consistent(idx)
+
+
+def test_keyword_index_catches_up_after_a_crash_between_the_commits(tmp_path, embedder):
+    """A crash after the store's commit but before the keyword commit leaves the keyword
+    index a generation behind: the next open adds and removes what differs."""
+    from index.keywords import KeywordIndex
+
+    path = tmp_path / "idx"
+    with ArticleIndex.open(path, embedder) as idx:
+        idx.add_articles(ARTICLES[:2])
+    saved = {p.name: p.read_bytes() for p in (path / "keywords").iterdir() if p.is_file()}
+    with ArticleIndex.open(path, embedder) as idx:
+        idx.add_articles(ARTICLES[2:])
+        idx.delete_article("an-ninh")
+    for p in (path / "keywords").iterdir():  # the keyword folder as it was two writes ago
+        p.unlink()
+    for name, data in saved.items():
+        (path / "keywords" / name).write_bytes(data)
+    assert KeywordIndex(path / "keywords", read_only=True).generation is not None
+    with ArticleIndex.open(path, embedder) as idx:
+        _consistent(idx)
+        assert idx.search("sân Mỹ Đình", top_k=1, mode="bm25")[0].article_id == "bong-da"
+        assert all(h.article_id != "an-ninh" for h in idx.search("công an", mode="bm25"))

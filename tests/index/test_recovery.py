@@ -32,7 +32,7 @@ def _articles(count: int, start: int = 0) -> list[Article]:
 def _consistent(index: ArticleIndex) -> set[int]:
     stored = {c.id for c in index._store.all_chunks()}
     assert set(index._dense.ids().tolist()) == stored
-    assert set(index._sparse._ids.tolist()) == stored
+    assert set(index._keywords.ids().tolist()) == stored
     return stored
 
 
@@ -150,7 +150,10 @@ def test_full_disk_refuses_a_write_whole_and_writes_resume(disk, embedder):
         assert index.stats().articles == stored
         assert all(index.get_article(a.id) is None for a in batch)
         assert any("full" in p for p in index.problems())
-        _consistent(index)
+        # The vectors are in step in memory; the keyword index may lag (it says so).
+        assert set(index._dense.ids().tolist()) == {c.id for c in index._store.all_chunks()}
+        if set(index._keywords.ids().tolist()) != {c.id for c in index._store.all_chunks()}:
+            assert any("keyword index lags" in p for p in index.problems())
         free_up(disk)
         index.add_articles(batch)
         assert index.stats().articles == stored + len(batch) and not index.problems()
