@@ -102,6 +102,7 @@ class ArticleIndex:
         self._refit_thread: threading.Thread | None = None
         self._refit_lock = threading.Lock()  # one refit at a time
         self._closing = False
+        self._closed = False
         self._last_save = time.monotonic()  # of the last vector-file save (or the load)
         self._dense = DenseIndex(embedder.dimension, **self._dense_opts)
         self._fusion = options.fusion
@@ -361,6 +362,8 @@ class ArticleIndex:
 
         Waits for any write in progress; calling it twice is harmless.
         """
+        if self._closed:
+            return
         self._closing = True
         self.settle()
         with self._rw.write():
@@ -370,6 +373,7 @@ class ArticleIndex:
             if self._keywords is not None:
                 self._keywords.close()
             self._store.close()
+            self._closed = True
         if self._lock_handle is not None:
             release_lock(self._lock_handle)
             self._lock_handle = None
