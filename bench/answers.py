@@ -43,8 +43,13 @@ from service.core.config import Settings  # noqa: E402
 from service.runtime import load_embedder_from, open_index  # noqa: E402
 
 WARMUP = 5
-TARGETS = {"in_answer": (">=", 93.0), "in_first": (">=", 80.0), "length_mean": ("<=", 50.0),
-           "p50_ms": ("<=", 250.0), "p95_ms": ("<=", 500.0)}
+TARGETS = {
+    "in_answer": (">=", 93.0),
+    "in_first": (">=", 80.0),
+    "length_mean": ("<=", 50.0),
+    "p50_ms": ("<=", 250.0),
+    "p95_ms": ("<=", 500.0),
+}
 
 
 def _fold(text: str) -> str:
@@ -77,8 +82,11 @@ def build_index(data_dir: Path, limit: int | None) -> list[Question]:
         chunks = index.stats().chunks
     finally:
         index.close()
-    print(f"ViQuAD: {len(paragraphs)} paragraphs -> {chunks} chunks in "
-          f"{time.perf_counter() - started:.0f}s; {len(questions)} questions", file=sys.stderr)
+    print(
+        f"ViQuAD: {len(paragraphs)} paragraphs -> {chunks} chunks in "
+        f"{time.perf_counter() - started:.0f}s; {len(questions)} questions",
+        file=sys.stderr,
+    )
     return questions
 
 
@@ -117,13 +125,16 @@ def evaluate(url: str, questions: list[Question]) -> dict:
 def report(r: dict) -> str:
     """One markdown row plus the issue's targets."""
     lines = [
-        f"ViQuAD dev, {r['questions']} questions over HTTP (`POST /v1/ask`, extractive)", "",
+        f"ViQuAD dev, {r['questions']} questions over HTTP (`POST /v1/ask`, extractive)",
+        "",
         "| gold in answer | in first sentence | in top-5 passages | length mean | length p90 "
         "| p50 ms | p95 ms |",
         "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
         f"| {r['in_answer']:.1f} | {r['in_first']:.1f} | {r['answer@5']:.1f} | "
         f"{r['length_mean']:.1f} | {r['length_p90']:.0f} | {r['p50_ms']:.0f} | "
-        f"{r['p95_ms']:.0f} |", ""]
+        f"{r['p95_ms']:.0f} |",
+        "",
+    ]
     checks = []
     for key, (op, target) in TARGETS.items():
         ok = r[key] >= target if op == ">=" else r[key] <= target
@@ -135,10 +146,18 @@ def report(r: dict) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--limit", type=int, default=None, help="first N ViQuAD paragraphs")
-    parser.add_argument("--questions", type=int, default=None,
-                        help="ask N questions spread evenly over the set (default all)")
-    parser.add_argument("--data-dir", type=Path, default=None,
-                        help="reuse (or build once into) this folder instead of a temporary one")
+    parser.add_argument(
+        "--questions",
+        type=int,
+        default=None,
+        help="ask N questions spread evenly over the set (default all)",
+    )
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help="reuse (or build once into) this folder instead of a temporary one",
+    )
     parser.add_argument("--out", type=Path, default=None, help="also write results as JSON")
     args = parser.parse_args(argv)
     require_data(VIQUAD)
@@ -146,14 +165,27 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="vnqa-answers-") as tmp:
         data_dir = args.data_dir or Path(tmp)
         if args.data_dir and (data_dir / "questions.json").is_file():
-            questions = [Question(q["id"], q["text"], q["paragraph_id"], tuple(q["answers"]))
-                         for q in json.loads((data_dir / "questions.json").read_text())]
+            questions = [
+                Question(q["id"], q["text"], q["paragraph_id"], tuple(q["answers"]))
+                for q in json.loads((data_dir / "questions.json").read_text())
+            ]
         else:
             questions = build_index(data_dir, args.limit)
             if args.data_dir:
-                (data_dir / "questions.json").write_text(json.dumps(
-                    [{"id": q.id, "text": q.text, "paragraph_id": q.paragraph_id,
-                      "answers": list(q.answers)} for q in questions], ensure_ascii=False))
+                (data_dir / "questions.json").write_text(
+                    json.dumps(
+                        [
+                            {
+                                "id": q.id,
+                                "text": q.text,
+                                "paragraph_id": q.paragraph_id,
+                                "answers": list(q.answers),
+                            }
+                            for q in questions
+                        ],
+                        ensure_ascii=False,
+                    )
+                )
         if args.questions and args.questions < len(questions):
             step = len(questions) / args.questions
             questions = [questions[int(i * step)] for i in range(args.questions)]

@@ -125,8 +125,9 @@ def profile(backend: str, n_articles: int) -> dict:
     rows = load_vietnews()[:n_articles]
     articles = [Article(id=r["id"], text=r["body"], title=r["title"]) for r in rows]
     with tempfile.TemporaryDirectory(prefix="vnqa-profile-") as tmp:
-        settings = Settings(_env_file=None, data_dir=Path(tmp), models_dir=MODELS_DIR,
-                            embedding_backend=backend)
+        settings = Settings(
+            _env_file=None, data_dir=Path(tmp), models_dir=MODELS_DIR, embedding_backend=backend
+        )
         embedder = load_embedder_from(settings)
         embedder.embed_passages(["khởi động"])
         index = open_index(settings, embedder)
@@ -140,8 +141,11 @@ def profile(backend: str, n_articles: int) -> dict:
             chunks = index.stats().chunks
         finally:
             index.close()
-    measured = {k: v for k, v in stages.seconds.items()
-                if k not in ("model forward (summed over threads)", "tokenization")}
+    measured = {
+        k: v
+        for k, v in stages.seconds.items()
+        if k not in ("model forward (summed over threads)", "tokenization")
+    }
     return {
         "backend": backend,
         "articles": len(articles),
@@ -171,20 +175,25 @@ def report(result: dict) -> str:
     ]
     for stage, seconds in sorted(result["stages_s"].items(), key=lambda kv: -kv[1]):
         lines.append(f"| {stage} | {seconds:.2f} | {seconds / wall:.0%} |")
-    lines.append(f"| other (glue, locks, copies) | {result['other_s']:.2f} | "
-                 f"{result['other_s'] / wall:.0%} |")
+    lines.append(
+        f"| other (glue, locks, copies) | {result['other_s']:.2f} | "
+        f"{result['other_s'] / wall:.0%} |"
+    )
     if result["padding_share"] is not None:
         lines.append("")
-        lines.append(f"tokens: {result['tokens_real']:,} real in {result['token_slots']:,} "
-                     f"slots (padding {result['padding_share']:.1%})")
+        lines.append(
+            f"tokens: {result['tokens_real']:,} real in {result['token_slots']:,} "
+            f"slots (padding {result['padding_share']:.1%})"
+        )
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Parse arguments, profile, print the table (and the JSON with ``--json``)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--backend", default="onnx-int8",
-                        help="comma list of torch, onnx, onnx-int8")
+    parser.add_argument(
+        "--backend", default="onnx-int8", help="comma list of torch, onnx, onnx-int8"
+    )
     parser.add_argument("--articles", type=int, default=300)
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args(argv)

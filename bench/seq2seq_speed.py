@@ -50,8 +50,13 @@ from bench.load import as_article, percentile, start_server  # noqa: E402
 DATA = REPO_ROOT.parent / "shared" / "data" / "vietnews-dev2k.jsonl"
 MODEL_NAME = "vit5-base-shape-vietnews-summarization"  # the ViT5 prompt convention applies
 SHAPE = {
-    "vocab_size": 36096, "d_model": 768, "d_ff": 3072, "d_kv": 64,
-    "num_layers": 12, "num_decoder_layers": 12, "num_heads": 12,
+    "vocab_size": 36096,
+    "d_model": 768,
+    "d_ff": 3072,
+    "d_kv": 64,
+    "num_layers": 12,
+    "num_decoder_layers": 12,
+    "num_heads": 12,
 }
 LEARNED_PIECES = 8000
 SPM_PIECES = 36000  # + 96 sentinels = 36,096
@@ -87,16 +92,26 @@ def build_checkpoint(folder: Path) -> None:
 
     model = io.BytesIO()
     spm.SentencePieceTrainer.train(
-        sentence_iterator=sentences(), model_writer=model, vocab_size=SPM_PIECES,
-        model_type="unigram", character_coverage=0.9995, pad_id=0, eos_id=1, unk_id=2,
-        bos_id=-1, num_threads=2, input_sentence_size=300_000, shuffle_input_sentence=True,
+        sentence_iterator=sentences(),
+        model_writer=model,
+        vocab_size=SPM_PIECES,
+        model_type="unigram",
+        character_coverage=0.9995,
+        pad_id=0,
+        eos_id=1,
+        unk_id=2,
+        bos_id=-1,
+        num_threads=2,
+        input_sentence_size=300_000,
+        shuffle_input_sentence=True,
         minloglevel=2,
         user_defined_symbols=[f"<unused_{i}>" for i in range(SPM_PIECES - LEARNED_PIECES)],
     )
     (work / "spiece.model").write_bytes(model.getvalue())
-    (work / "tokenizer_config.json").write_text(json.dumps(
-        {"tokenizer_class": "T5Tokenizer", "extra_ids": 96, "model_max_length": 1024}
-    ), encoding="utf-8")
+    (work / "tokenizer_config.json").write_text(
+        json.dumps({"tokenizer_class": "T5Tokenizer", "extra_ids": 96, "model_max_length": 1024}),
+        encoding="utf-8",
+    )
     tokenizer = AutoTokenizer.from_pretrained(work)
     assert len(tokenizer) == SHAPE["vocab_size"], len(tokenizer)
     tokenizer.save_pretrained(work)
@@ -122,12 +137,16 @@ def link_embedder(models_dir: Path) -> None:
 
 def ingest(work: Path, rows: list[dict], env: dict) -> None:
     articles = work / "articles.jsonl"
-    articles.write_text("".join(
-        json.dumps(as_article(row, row["id"]), ensure_ascii=False) + "\n" for row in rows
-    ), encoding="utf-8")
+    articles.write_text(
+        "".join(json.dumps(as_article(row, row["id"]), ensure_ascii=False) + "\n" for row in rows),
+        encoding="utf-8",
+    )
     subprocess.run(
         [sys.executable, "-m", "service.cli", "ingest", str(articles)],
-        cwd=REPO_ROOT, env=env, check=True, capture_output=True,
+        cwd=REPO_ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
     )
 
 
@@ -165,17 +184,27 @@ def measure(config: str, work: Path, rows: list[dict], n: int, beams: int, warmu
     backend, long_input = {"torch": ("torch", "split"), "ctranslate2": ("ctranslate2", "select")}[
         config
     ]
-    os.environ.update({
-        "VNQA_SUMMARIZER": "seq2seq", "VNQA_SUMMARIZER_MODEL": MODEL_NAME,
-        "VNQA_SUMMARIZER_BACKEND": backend, "VNQA_SUMMARIZER_LONG_INPUT": long_input,
-        "VNQA_SUMMARIZER_BEAMS": str(beams), "VNQA_SUMMARY_CACHE_ENTRIES": "0",
-        "VNQA_MODELS_DIR": str(work / "models"), "VNQA_DATA_DIR": str(work / "data"),
-    })
-    prepare = timed(lambda: subprocess.run(
-        [sys.executable, "-m", "service.cli", "models", "prepare"],
-        cwd=REPO_ROOT, env={**os.environ, "HF_HUB_OFFLINE": "1"}, check=True,
-        capture_output=True,
-    ))
+    os.environ.update(
+        {
+            "VNQA_SUMMARIZER": "seq2seq",
+            "VNQA_SUMMARIZER_MODEL": MODEL_NAME,
+            "VNQA_SUMMARIZER_BACKEND": backend,
+            "VNQA_SUMMARIZER_LONG_INPUT": long_input,
+            "VNQA_SUMMARIZER_BEAMS": str(beams),
+            "VNQA_SUMMARY_CACHE_ENTRIES": "0",
+            "VNQA_MODELS_DIR": str(work / "models"),
+            "VNQA_DATA_DIR": str(work / "data"),
+        }
+    )
+    prepare = timed(
+        lambda: subprocess.run(
+            [sys.executable, "-m", "service.cli", "models", "prepare"],
+            cwd=REPO_ROOT,
+            env={**os.environ, "HF_HUB_OFFLINE": "1"},
+            check=True,
+            capture_output=True,
+        )
+    )
     process, url = start_server(work / "data", work / f"server-{config}.log")
     result: dict = {"config": f"{backend} ({long_input})", "prepare_s": prepare}
     try:
@@ -183,14 +212,25 @@ def measure(config: str, work: Path, rows: list[dict], n: int, beams: int, warmu
             health = client.get("/healthz").json()["models"]["summarizer"]
             result["backend"] = health.get("backend")
             questions = [row["title"] for row in rows[: n + warmup]]
-            ask = [timed(lambda q=q: client.post(
-                "/v1/ask", json={"question": q}).raise_for_status()) for q in questions]
+            ask = [
+                timed(lambda q=q: client.post("/v1/ask", json={"question": q}).raise_for_status())
+                for q in questions
+            ]
             first = [first_token_s(client, q) for q in questions]
-            ids = [row["id"] for row in rows[-(n + warmup):]]
-            summarize = [timed(lambda i=i: client.post(
-                "/v1/summarize", json={"article_id": i}).raise_for_status()) for i in ids]
-        for name, values in (("ask", ask[warmup:]), ("first_token", first[warmup:]),
-                             ("summarize", summarize[warmup:])):
+            ids = [row["id"] for row in rows[-(n + warmup) :]]
+            summarize = [
+                timed(
+                    lambda i=i: client.post(
+                        "/v1/summarize", json={"article_id": i}
+                    ).raise_for_status()
+                )
+                for i in ids
+            ]
+        for name, values in (
+            ("ask", ask[warmup:]),
+            ("first_token", first[warmup:]),
+            ("summarize", summarize[warmup:]),
+        ):
             result[f"{name}_p50"] = statistics.median(values)
             result[f"{name}_p95"] = percentile(values, 0.95)
         result["rss_gb"] = vm_hwm_bytes(process.pid) / 1024**3
@@ -259,8 +299,9 @@ def coverage(work: Path, rows: list[dict], n: int) -> dict[str, float]:
     from models.summarization.factory import load_seq2seq
     from models.vietnamese import syllables
 
-    model = load_seq2seq(str(work / "models" / MODEL_NAME), backend="ctranslate2",
-                         models_dir=work / "models")
+    model = load_seq2seq(
+        str(work / "models" / MODEL_NAME), backend="ctranslate2", models_dir=work / "models"
+    )
     room = model._room()
     recall = {"select": [], "truncate": [], "whole": []}
 
@@ -282,21 +323,52 @@ def coverage(work: Path, rows: list[dict], n: int) -> dict[str, float]:
 
 
 def print_results(results: list[dict], args: argparse.Namespace) -> None:
-    print(f"\n{args.requests} timed requests of each kind after {args.warmup} warm-up, "
-          f"{args.beams} beams, summary cache off, {args.articles} articles stored")
-    header = ("config", "backend", "prepare s", "ask p50", "ask p95", "1st token p50",
-              "1st token p95", "summarize p50", "summarize p95", "peak RSS GB")
+    print(
+        f"\n{args.requests} timed requests of each kind after {args.warmup} warm-up, "
+        f"{args.beams} beams, summary cache off, {args.articles} articles stored"
+    )
+    header = (
+        "config",
+        "backend",
+        "prepare s",
+        "ask p50",
+        "ask p95",
+        "1st token p50",
+        "1st token p95",
+        "summarize p50",
+        "summarize p95",
+        "peak RSS GB",
+    )
     print(" | ".join(header))
     for r in results:
-        print(" | ".join([r["config"], str(r["backend"]), f"{r['prepare_s']:.1f}"] + [
-            f"{r[k]:.2f}" for k in ("ask_p50", "ask_p95", "first_token_p50", "first_token_p95",
-                                    "summarize_p50", "summarize_p95", "rss_gb")]))
+        print(
+            " | ".join(
+                [r["config"], str(r["backend"]), f"{r['prepare_s']:.1f}"]
+                + [
+                    f"{r[k]:.2f}"
+                    for k in (
+                        "ask_p50",
+                        "ask_p95",
+                        "first_token_p50",
+                        "first_token_p95",
+                        "summarize_p50",
+                        "summarize_p95",
+                        "rss_gb",
+                    )
+                ]
+            )
+        )
     by_config = {r["config"].split()[0]: r for r in results}
     if {"torch", "ctranslate2"} <= set(by_config):
         base, new = by_config["torch"], by_config["ctranslate2"]
-        print("speed-up (p50): ask {:.1f}x, first token {:.1f}x, summarize {:.1f}x".format(
-            base["ask_p50"] / new["ask_p50"], base["first_token_p50"] / new["first_token_p50"],
-            base["summarize_p50"] / new["summarize_p50"]), flush=True)
+        print(
+            "speed-up (p50): ask {:.1f}x, first token {:.1f}x, summarize {:.1f}x".format(
+                base["ask_p50"] / new["ask_p50"],
+                base["first_token_p50"] / new["first_token_p50"],
+                base["summarize_p50"] / new["summarize_p50"],
+            ),
+            flush=True,
+        )
 
 
 def main() -> int:
@@ -306,12 +378,17 @@ def main() -> int:
     parser.add_argument("--warmup", type=int, default=1, help="Untimed requests of each kind.")
     parser.add_argument("--beams", type=int, default=4)
     parser.add_argument("--agreement", type=int, default=4, help="Inputs compared greedily.")
-    parser.add_argument("--coverage", type=int, default=200,
-                        help="Long dev articles for the input coverage figure.")
-    parser.add_argument("--configs", default="torch,ctranslate2",
-                        help="Server configurations to time, comma-separated ('' for none).")
-    parser.add_argument("--direct", action="store_true",
-                        help="Also time generation in process (512 -> 64 tokens).")
+    parser.add_argument(
+        "--coverage", type=int, default=200, help="Long dev articles for the input coverage figure."
+    )
+    parser.add_argument(
+        "--configs",
+        default="torch,ctranslate2",
+        help="Server configurations to time, comma-separated ('' for none).",
+    )
+    parser.add_argument(
+        "--direct", action="store_true", help="Also time generation in process (512 -> 64 tokens)."
+    )
     parser.add_argument("--work", type=Path, default=Path("/tmp/vnqa-seq2seq-bench"))
     args = parser.parse_args()
     if not DATA.is_file():
@@ -320,20 +397,30 @@ def main() -> int:
     build_checkpoint(work / "models" / MODEL_NAME)
     link_embedder(work / "models")
     rows = _rows(args.articles)
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "VNQA_DATA_DIR": str(work / "data"),
-           "VNQA_MODELS_DIR": str(work / "models"), "VNQA_SUMMARIZER": "extractive"}
+    env = {
+        **os.environ,
+        "HF_HUB_OFFLINE": "1",
+        "VNQA_DATA_DIR": str(work / "data"),
+        "VNQA_MODELS_DIR": str(work / "models"),
+        "VNQA_SUMMARIZER": "extractive",
+    }
     if not (work / "data" / "index").exists():
         ingest(work, rows, env)
     if args.direct:
         for variant, greedy, beamed in direct(work, rows, args.beams):
-            print(f"direct 512 -> 64 tokens, {variant}: greedy {greedy:.2f} s, "
-                  f"{args.beams} beams {beamed:.2f} s", flush=True)
+            print(
+                f"direct 512 -> 64 tokens, {variant}: greedy {greedy:.2f} s, "
+                f"{args.beams} beams {beamed:.2f} s",
+                flush=True,
+            )
     configs = [c for c in args.configs.split(",") if c]
     if args.coverage:
         cover = coverage(work, _rows(), args.coverage)
-        print(f"{cover.pop('n')} dev articles over the window, reference syllables found in "
-              "what the model reads: " + ", ".join(f"{k} {v:.1%}" for k, v in cover.items()),
-              flush=True)
+        print(
+            f"{cover.pop('n')} dev articles over the window, reference syllables found in "
+            "what the model reads: " + ", ".join(f"{k} {v:.1%}" for k, v in cover.items()),
+            flush=True,
+        )
     results = []
     for config in configs:
         results.append(measure(config, work, rows, args.requests, args.beams, args.warmup))
@@ -342,9 +429,11 @@ def main() -> int:
         print_results(results, args)
     if args.agreement:
         same, tokens, prefix = agreement(work, rows, args.agreement)
-        print(f"int8 vs fp32 greedy, {args.agreement} inputs x 64 tokens: identical sequences "
-              f"{same:.0%}, tokens agreeing {tokens:.0%}, mean share before first difference "
-              f"{prefix:.0%}")
+        print(
+            f"int8 vs fp32 greedy, {args.agreement} inputs x 64 tokens: identical sequences "
+            f"{same:.0%}, tokens agreeing {tokens:.0%}, mean share before first difference "
+            f"{prefix:.0%}"
+        )
     return 0
 
 

@@ -89,10 +89,13 @@ def score(systems: dict[str, Callable[[dict], str]], rows: Sequence[dict]) -> di
 
 def report(results: dict[str, dict], n: int, reference_length: float, max_words: int) -> str:
     """A markdown table plus the target check for the extractive rows."""
-    lines = [f"VietNews dev: {n} articles; references average {reference_length:.1f} syllables; "
-             f"extractive budget max_words={max_words}", "",
-             "| system | ROUGE-1 | ROUGE-2 | ROUGE-L | length (syllables) |",
-             "| --- | ---: | ---: | ---: | ---: |"]
+    lines = [
+        f"VietNews dev: {n} articles; references average {reference_length:.1f} syllables; "
+        f"extractive budget max_words={max_words}",
+        "",
+        "| system | ROUGE-1 | ROUGE-2 | ROUGE-L | length (syllables) |",
+        "| --- | ---: | ---: | ---: | ---: |",
+    ]
     for name, e in results.items():
         cells = [f"{e[t]:.1f} ± {e[f'{t}_se']:.1f}" for t in ROUGE_TYPES]
         lines.append(f"| {name} | " + " | ".join(cells) + f" | {e['length']:.1f} |")
@@ -101,9 +104,11 @@ def report(results: dict[str, dict], n: int, reference_length: float, max_words:
         e = results.get(name)
         if not e:
             continue
-        checks = [f"{t} {e[t]:.1f} (target >= {v:g}: "
-                  f"{'met' if e[t] >= v else f'missed by {v - e[t]:.1f}'})"
-                  for t, v in TARGETS.items()]
+        checks = [
+            f"{t} {e[t]:.1f} (target >= {v:g}: "
+            f"{'met' if e[t] >= v else f'missed by {v - e[t]:.1f}'})"
+            for t, v in TARGETS.items()
+        ]
         low, high = LENGTH_BAND
         inside = "in" if low <= e["length"] <= high else "OUT OF"
         checks.append(f"length {e['length']:.1f} ({inside} {low}-{high})")
@@ -114,13 +119,19 @@ def report(results: dict[str, dict], n: int, reference_length: float, max_words:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--limit", type=int, default=None, help="first N articles")
-    parser.add_argument("--max-words", type=int, default=45,
-                        help="extractive budget in syllables (default 45)")
+    parser.add_argument(
+        "--max-words", type=int, default=45, help="extractive budget in syllables (default 45)"
+    )
     parser.add_argument("--out", type=Path, default=None, help="also write results as JSON")
-    parser.add_argument("--data", choices=("300", "2k"), default="300",
-                        help="vietnews-dev.jsonl (300 articles) or vietnews-dev2k.jsonl (2,000)")
-    parser.add_argument("--only", action="append", default=None,
-                        help="score only this system (repeatable)")
+    parser.add_argument(
+        "--data",
+        choices=("300", "2k"),
+        default="300",
+        help="vietnews-dev.jsonl (300 articles) or vietnews-dev2k.jsonl (2,000)",
+    )
+    parser.add_argument(
+        "--only", action="append", default=None, help="score only this system (repeatable)"
+    )
     args = parser.parse_args(argv)
     path = VIETNEWS_2K if args.data == "2k" else VIETNEWS
     require_data(path)
@@ -133,8 +144,9 @@ def main(argv: list[str] | None = None) -> int:
         "Lead-2": lambda r: lead(2)(r["body"]),
         "Lead-3": lambda r: lead(3)(r["body"]),
         "extractive (body)": lambda r: summarizer.summarize(r["body"], max_words=budget).text,
-        "extractive (title + body)": lambda r: summarizer.summarize(
-            f"{r['title']}\n{r['body']}", max_words=budget).text,
+        "extractive (title + body)": lambda r: (
+            summarizer.summarize(f"{r['title']}\n{r['body']}", max_words=budget).text
+        ),
     }
     if args.only:
         systems = {name: system for name, system in systems.items() if name in args.only}
@@ -142,9 +154,18 @@ def main(argv: list[str] | None = None) -> int:
     reference_length = float(np.mean([count_syllables(r["summary"]) for r in rows]))
     print(report(results, len(rows), reference_length, budget))
     if args.out:
-        args.out.write_text(json.dumps({"articles": len(rows), "max_words": budget,
-                                        "reference_length": reference_length,
-                                        "systems": results}, indent=2), encoding="utf-8")
+        args.out.write_text(
+            json.dumps(
+                {
+                    "articles": len(rows),
+                    "max_words": budget,
+                    "reference_length": reference_length,
+                    "systems": results,
+                },
+                indent=2,
+            ),
+            encoding="utf-8",
+        )
     return 0
 
 

@@ -111,13 +111,14 @@ class DenseIndex:
         generation = None
         if raw.startswith(_MAGIC):
             head = len(_MAGIC) + 8
-            generation = int.from_bytes(raw[len(_MAGIC):head], "little")
+            generation = int.from_bytes(raw[len(_MAGIC) : head], "little")
             raw = raw[head:]
         index = faiss.deserialize_index(np.frombuffer(raw, dtype=np.uint8))
         if index.d != dimension:
             raise ValueError(f"{path} holds {index.d}-d vectors, expected {dimension}")
-        dense = cls(dimension, index, exact_max=exact_max, nprobe=nprobe, codec=codec,
-                    auto_fit=auto_fit)
+        dense = cls(
+            dimension, index, exact_max=exact_max, nprobe=nprobe, codec=codec, auto_fit=auto_fit
+        )
         dense.saved_generation = generation
         return dense
 
@@ -192,8 +193,11 @@ class DenseIndex:
             if not self.is_exact and len(allowed) <= _EXACT_FILTER_MAX:
                 return self._search_subset(q[0], k, allowed)
             selector = faiss.IDSelectorBatch(np.asarray(allowed, dtype=np.int64))
-            params = (faiss.SearchParameters(sel=selector) if self.is_exact
-                      else faiss.SearchParametersIVF(sel=selector, nprobe=self.nprobe))
+            params = (
+                faiss.SearchParameters(sel=selector)
+                if self.is_exact
+                else faiss.SearchParametersIVF(sel=selector, nprobe=self.nprobe)
+            )
         scores, ids = self._index.search(q, min(k, len(self)), params=params)
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
 
@@ -289,15 +293,14 @@ def training_sample(vectors: np.ndarray, nlist: int) -> np.ndarray:
     return vectors[np.sort(rng.choice(len(vectors), sample, replace=False))]
 
 
-def _ivf(dimension: int, sample: np.ndarray, nprobe: int, codec: Codec, nlist: int
-         ) -> FaissIndex:
+def _ivf(dimension: int, sample: np.ndarray, nprobe: int, codec: Codec, nlist: int) -> FaissIndex:
     """An empty IVF index (inner product, hash direct map, ``codec`` lists) trained on
     ``sample``."""
     quantizer = faiss.IndexFlatIP(dimension)
     if codec == "sq8" and len(sample) >= _SQ8_MIN_TRAIN:
-        index = faiss.IndexIVFScalarQuantizer(quantizer, dimension, nlist,
-                                              faiss.ScalarQuantizer.QT_8bit,
-                                              faiss.METRIC_INNER_PRODUCT)
+        index = faiss.IndexIVFScalarQuantizer(
+            quantizer, dimension, nlist, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT
+        )
     else:
         index = faiss.IndexIVFFlat(quantizer, dimension, nlist, faiss.METRIC_INNER_PRODUCT)
     faiss.omp_set_num_threads(os.cpu_count() or 1)
@@ -313,8 +316,8 @@ def _ivf(dimension: int, sample: np.ndarray, nprobe: int, codec: Codec, nlist: i
 def _filled_ivf(dense: DenseIndex, ids: np.ndarray, vectors: np.ndarray) -> FaissIndex:
     """An IVF index for ``dense``'s settings, trained on and holding ``vectors``."""
     nlist = ivf_lists(len(vectors))
-    index = _ivf(dense.dimension, training_sample(vectors, nlist), dense.nprobe, dense.codec,
-                 nlist)
-    index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32),
-                       np.asarray(ids, dtype=np.int64))
+    index = _ivf(dense.dimension, training_sample(vectors, nlist), dense.nprobe, dense.codec, nlist)
+    index.add_with_ids(
+        np.ascontiguousarray(vectors, dtype=np.float32), np.asarray(ids, dtype=np.int64)
+    )
     return index

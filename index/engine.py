@@ -96,8 +96,10 @@ class ArticleIndex:
         self._batch_size = options.embed_batch_size
         self._rw = ReadWriteLock()
         self._dense_opts: dict[str, Any] = {
-            "exact_max": options.dense_exact_max, "nprobe": options.dense_nprobe,
-            "codec": options.dense_codec, "auto_fit": False,
+            "exact_max": options.dense_exact_max,
+            "nprobe": options.dense_nprobe,
+            "codec": options.dense_codec,
+            "auto_fit": False,
         }
         self._refit_thread: threading.Thread | None = None
         self._refit_lock = threading.Lock()  # one refit at a time
@@ -240,7 +242,8 @@ class ArticleIndex:
             found = self._store.chunks(missing_ids)
             missing = [found[i] for i in missing_ids]
             vectors = self.embedder.embed_passages(
-                [c.text for c in missing], batch_size=self._batch_size)
+                [c.text for c in missing], batch_size=self._batch_size
+            )
             self._dense.add([c.id for c in missing], vectors)
         behind = self._dense.saved_generation != self._store.generation()
         saved = True
@@ -262,25 +265,33 @@ class ArticleIndex:
             self._keywords.close()
         o = self.options
         self._keywords = KeywordIndex(
-            self.directory / KEYWORDS_DIR, bigrams=o.bm25_bigrams, folded=o.bm25_folded,
-            folded_weight=o.bm25_folded_weight, read_only=self.read_only is not None)
+            self.directory / KEYWORDS_DIR,
+            bigrams=o.bm25_bigrams,
+            folded=o.bm25_folded,
+            folded_weight=o.bm25_folded_weight,
+            read_only=self.read_only is not None,
+        )
         if self.read_only is not None:
             return
         try:
             generation = self._store.generation()
             if self._keywords.generation is None:
                 if stored_ids or len(self._keywords):
-                    logger.warning("building the keyword index from %d stored chunks",
-                                   len(stored_ids))
+                    logger.warning(
+                        "building the keyword index from %d stored chunks", len(stored_ids)
+                    )
                 self._keywords.rebuild(self._store.iter_chunk_texts(), generation)
             elif self._keywords.generation != generation:
                 removed, added = self._keywords.sync(stored_ids, self._chunk_texts, generation)
-                logger.warning("keyword index caught up with the store: %d chunks removed, "
-                               "%d added", removed, added)
+                logger.warning(
+                    "keyword index caught up with the store: %d chunks removed, %d added",
+                    removed,
+                    added,
+                )
         except Exception as exc:  # a full disk: served as it is, caught up at the next write
             self._keywords_behind = (
-                f"the keyword index lags the store ({exc}); it catches up at the next write "
-                "or open")
+                f"the keyword index lags the store ({exc}); it catches up at the next write or open"
+            )
             logger.warning("%s", self._keywords_behind)
         else:
             self._keywords_behind = None
@@ -324,8 +335,10 @@ class ArticleIndex:
         try:
             self._dense.save(path, self._store.generation())
         except OSError as exc:
-            self._unsaved = (f"{path.name} could not be saved ({exc.strerror or exc}); the "
-                             "store holds every commit and the vectors are rebuilt from it")
+            self._unsaved = (
+                f"{path.name} could not be saved ({exc.strerror or exc}); the "
+                "store holds every commit and the vectors are rebuilt from it"
+            )
             logger.warning("%s", self._unsaved)
             return False
         self._unsaved = None
@@ -342,8 +355,10 @@ class ArticleIndex:
         if self.read_only is not None:
             found.append(self.read_only)
         if self._disk_full:
-            found.append(f"the disk holding {self.directory} is full: writes are refused "
-                         "(507) until space is freed; reads go on")
+            found.append(
+                f"the disk holding {self.directory} is full: writes are refused "
+                "(507) until space is freed; reads go on"
+            )
         if self._keywords_behind is not None:
             found.append(self._keywords_behind)
         if self._unsaved is not None:
@@ -353,8 +368,10 @@ class ArticleIndex:
             need = dense.stat().st_size if dense.exists() else 0
             free = shutil.disk_usage(self.directory).free
             if free <= need:  # the next write rewrites the vector file beside the old one
-                found.append(f"{free} bytes free beside {self.directory}, less than the "
-                             f"{need} the next save of {dense.name} needs: free space")
+                found.append(
+                    f"{free} bytes free beside {self.directory}, less than the "
+                    f"{need} the next save of {dense.name} needs: free space"
+                )
         return found
 
     def close(self) -> None:
@@ -388,8 +405,9 @@ class ArticleIndex:
     def _chunk(self, article: Article) -> list[NewChunk]:
         return [
             NewChunk(c.position, c.start, c.end, c.text)
-            for c in chunk_article(article, max_syllables=self._chunk_max,
-                                   overlap_sentences=self._overlap)
+            for c in chunk_article(
+                article, max_syllables=self._chunk_max, overlap_sentences=self._overlap
+            )
         ]
 
     def add_articles(
@@ -447,8 +465,7 @@ class ArticleIndex:
             for a, chunks in chunked
         ]
         with self._rw.write(), self._space_watch():
-            new_ids, removed, replaced = self._store.replace_articles(
-                new, meta=self._model_meta())
+            new_ids, removed, replaced = self._store.replace_articles(new, meta=self._model_meta())
             self._apply(removed, [i for ids in new_ids for i in ids], vectors, texts)
         self._schedule_refit()
         return [
@@ -466,8 +483,13 @@ class ArticleIndex:
             raise
         self._disk_full = False
 
-    def _apply(self, removed: Sequence[int], added: Sequence[int], vectors: np.ndarray,
-               texts: Sequence[str] = ()) -> None:
+    def _apply(
+        self,
+        removed: Sequence[int],
+        added: Sequence[int],
+        vectors: np.ndarray,
+        texts: Sequence[str] = (),
+    ) -> None:
         """Mirror a committed store change in FAISS and the keyword index (caller holds
         the write lock); ``texts`` are the texts of ``added``.
 
@@ -496,8 +518,8 @@ class ArticleIndex:
             self._keyword_index().write(removed, added, self._store.generation())
         except Exception as exc:
             self._keywords_behind = (
-                f"the keyword index lags the store ({exc}); it catches up at the next write "
-                "or open")
+                f"the keyword index lags the store ({exc}); it catches up at the next write or open"
+            )
             logger.warning("%s", self._keywords_behind)
 
     def _keyword_index(self) -> KeywordIndex:
@@ -515,8 +537,9 @@ class ArticleIndex:
             return
         if self._refit_thread is not None and self._refit_thread.is_alive():
             return
-        self._refit_thread = threading.Thread(target=self._refit, name="vnqa-dense-refit",
-                                              daemon=True)
+        self._refit_thread = threading.Thread(
+            target=self._refit, name="vnqa-dense-refit", daemon=True
+        )
         self._refit_thread.start()
 
     def settle(self) -> None:
@@ -543,23 +566,29 @@ class ArticleIndex:
             started = time.perf_counter()
             nlist_total = len(ids)
             with self._rw.read():
-                sample_ids = np.sort(np.random.default_rng(0).choice(
-                    ids, min(len(ids), ivf_lists(nlist_total) * 64), replace=False))
+                sample_ids = np.sort(
+                    np.random.default_rng(0).choice(
+                        ids, min(len(ids), ivf_lists(nlist_total) * 64), replace=False
+                    )
+                )
                 _, sample = dense.snapshot(sample_ids)
             fresh = dense.empty_structure(nlist_total, sample)
             del sample
             for at in range(0, len(ids), REFIT_BATCH):
                 with self._rw.read():
-                    keys, vectors = dense.snapshot(ids[at:at + REFIT_BATCH])
+                    keys, vectors = dense.snapshot(ids[at : at + REFIT_BATCH])
                 fresh.add_with_ids(vectors, keys)
             with self._rw.write():
                 if self._dense is not dense:  # replaced by a reconcile meanwhile
                     return
                 dense.finish_refit(fresh)
                 self._save_dense()
-            logger.info("vectors refitted (%d of them, %s) in %.1f s", len(dense),
-                        "exact" if dense.is_exact else f"IVF{fresh.nlist}",
-                        time.perf_counter() - started)
+            logger.info(
+                "vectors refitted (%d of them, %s) in %.1f s",
+                len(dense),
+                "exact" if dense.is_exact else f"IVF{fresh.nlist}",
+                time.perf_counter() - started,
+            )
         except Exception:
             logger.exception("the vector refit failed; the current structure stays")
         finally:
@@ -583,22 +612,37 @@ class ArticleIndex:
         chunks_by_article: dict[str, list[NewChunk]] = {}
         vectors: list[np.ndarray] = []
         for row in self._store.iter_articles():
-            article = Article(id=row.id, text=row.text, title=row.title, date=row.date,
-                              source=row.source, url=row.url, author=row.author)
+            article = Article(
+                id=row.id,
+                text=row.text,
+                title=row.title,
+                date=row.date,
+                source=row.source,
+                url=row.url,
+                author=row.author,
+            )
             chunks = self._chunk(article)
             chunks_by_article[row.id] = chunks
-            vectors.append(self.embedder.embed_passages(
-                [c.text for c in chunks], batch_size=self._batch_size))
+            vectors.append(
+                self.embedder.embed_passages([c.text for c in chunks], batch_size=self._batch_size)
+            )
             if progress:
                 progress(1)
-        matrix = (np.concatenate(vectors) if vectors
-                  else np.zeros((0, self.embedder.dimension), np.float32))
+        matrix = (
+            np.concatenate(vectors)
+            if vectors
+            else np.zeros((0, self.embedder.dimension), np.float32)
+        )
         with self._rw.write(), self._space_watch():
             new_ids = self._store.replace_all_chunks(chunks_by_article, meta=self._model_meta())
             self._dense = DenseIndex(self.embedder.dimension, **self._dense_opts)
             old_keywords: list[int] = self._keyword_index().ids().tolist()
-            self._apply(old_keywords, [i for ids in new_ids.values() for i in ids], matrix,
-                        [c.text for chunks in chunks_by_article.values() for c in chunks])
+            self._apply(
+                old_keywords,
+                [i for ids in new_ids.values() for i in ids],
+                matrix,
+                [c.text for chunks in chunks_by_article.values() for c in chunks],
+            )
         self._schedule_refit()
         return len(matrix)
 
@@ -626,8 +670,11 @@ class ArticleIndex:
         allowed = None
         if filters is not None and not filters.is_empty():
             allowed = self._store.chunk_ids_matching(
-                article_ids=filters.article_ids, sources=filters.sources,
-                date_from=filters.date_from, date_to=filters.date_to)
+                article_ids=filters.article_ids,
+                sources=filters.sources,
+                date_from=filters.date_from,
+                date_to=filters.date_to,
+            )
             if not allowed:
                 return []
         keywords = self._keyword_index()
@@ -640,15 +687,27 @@ class ArticleIndex:
                     dense_query = keywords.restore_diacritics(query)
             query_vector = self.embedder.embed_queries([dense_query])[0]
         with self._rw.read():
-            dense = (self._dense.search(query_vector, depth, allowed=allowed)
-                     if query_vector is not None else [])
-            sparse = (keywords.search(query, depth, allowed=allowed, folded=unaccented)
-                      if mode in ("hybrid", "bm25") else [])
+            dense = (
+                self._dense.search(query_vector, depth, allowed=allowed)
+                if query_vector is not None
+                else []
+            )
+            sparse = (
+                keywords.search(query, depth, allowed=allowed, folded=unaccented)
+                if mode in ("hybrid", "bm25")
+                else []
+            )
             dense_rank = {cid: r for r, (cid, _) in enumerate(dense, start=1)}
             sparse_rank = {cid: r for r, (cid, _) in enumerate(sparse, start=1)}
-            ranked = fuse_hybrid(dense, sparse, mode=mode, fusion=self._fusion,
-                                 dense_weight=self._dense_weight, rrf_k=self._rrf_k,
-                                 top_k=top_k)
+            ranked = fuse_hybrid(
+                dense,
+                sparse,
+                mode=mode,
+                fusion=self._fusion,
+                dense_weight=self._dense_weight,
+                rrf_k=self._rrf_k,
+                top_k=top_k,
+            )
             chunks = self._store.chunks(cid for cid, _ in ranked)
         articles = self._store.article_meta(c.article_id for c in chunks.values())
         hits = []
@@ -656,8 +715,15 @@ class ArticleIndex:
             chunk = chunks.get(cid)
             if chunk is None:  # deleted between the ranking and the lookup
                 continue
-            hits.append(_hit(chunk, articles.get(chunk.article_id), score,
-                             dense_rank.get(cid), sparse_rank.get(cid)))
+            hits.append(
+                _hit(
+                    chunk,
+                    articles.get(chunk.article_id),
+                    score,
+                    dense_rank.get(cid),
+                    sparse_rank.get(cid),
+                )
+            )
         return hits
 
     @property
@@ -683,24 +749,40 @@ class ArticleIndex:
     def stats(self) -> IndexStats:
         """Counts and the embedding model in use."""
         articles, chunks = self._store.counts()
-        return IndexStats(articles, chunks, self.embedder.name, self.embedder.dimension,
-                          self.embedder.fingerprint)
+        return IndexStats(
+            articles, chunks, self.embedder.name, self.embedder.dimension, self.embedder.fingerprint
+        )
 
     def backends(self) -> list[BackendStatus]:
         """Where articles and chunks live: both in this process, reachable while open."""
         where = str(self.directory)
-        return [BackendStatus("articles", "sqlite", where, True),
-                BackendStatus("chunks", "embedded", where, True)]
+        return [
+            BackendStatus("articles", "sqlite", where, True),
+            BackendStatus("chunks", "embedded", where, True),
+        ]
 
 
-def _hit(chunk: ChunkRow, article: ArticleRow | None, score: float,
-         dense_rank: int | None, bm25_rank: int | None) -> SearchHit:
+def _hit(
+    chunk: ChunkRow,
+    article: ArticleRow | None,
+    score: float,
+    dense_rank: int | None,
+    bm25_rank: int | None,
+) -> SearchHit:
     return SearchHit(
-        chunk_id=chunk.id, article_id=chunk.article_id, position=chunk.position,
-        title=article.title if article else None, text=chunk.text, score=float(score),
-        start=chunk.start, end=chunk.end,
-        date=article.date if article else None, source=article.source if article else None,
-        url=article.url if article else None, dense_rank=dense_rank, bm25_rank=bm25_rank,
+        chunk_id=chunk.id,
+        article_id=chunk.article_id,
+        position=chunk.position,
+        title=article.title if article else None,
+        text=chunk.text,
+        score=float(score),
+        start=chunk.start,
+        end=chunk.end,
+        date=article.date if article else None,
+        source=article.source if article else None,
+        url=article.url if article else None,
+        dense_rank=dense_rank,
+        bm25_rank=bm25_rank,
     )
 
 

@@ -84,5 +84,6 @@ def fuse_hybrid(
         return convex_fusion([dense, sparse], weights=weights)[:top_k]
     if mode == "hybrid":
         return reciprocal_rank_fusion(
-            [[c for c, _ in dense], [c for c, _ in sparse]], k=rrf_k, weights=weights)[:top_k]
+            [[c for c, _ in dense], [c for c, _ in sparse]], k=rrf_k, weights=weights
+        )[:top_k]
     return list(dense if mode == "dense" else sparse)[:top_k]

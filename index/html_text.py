@@ -19,9 +19,7 @@ _KNOWN_TAGS = (
     "meta|nav|noscript|ol|p|pre|q|s|script|section|small|span|strong|style|sub|sup|svg|"
     "table|tbody|td|template|tfoot|th|thead|title|tr|u|ul"
 )
-_HTML_RE = re.compile(
-    rf"<\s*/?\s*(?:{_KNOWN_TAGS})\b[^<>]*>|<!--|<!doctype\s+html", re.IGNORECASE
-)
+_HTML_RE = re.compile(rf"<\s*/?\s*(?:{_KNOWN_TAGS})\b[^<>]*>|<!--|<!doctype\s+html", re.IGNORECASE)
 _BLOCK_TAGS = frozenset(
     "address article aside blockquote body caption dd div dl dt figcaption figure footer "
     "form h1 h2 h3 h4 h5 h6 header hr html li main nav ol p pre section table tbody td "

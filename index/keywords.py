@@ -59,8 +59,9 @@ def _schema() -> tantivy.Schema:
     builder.add_integer_field("id", stored=False, indexed=True, fast=True)
     builder.add_integer_field("syllables", stored=False, indexed=False, fast=True)
     for field in ("m", "f", "forms"):
-        builder.add_text_field(field, stored=False, tokenizer_name="whitespace",
-                               index_option="freq")
+        builder.add_text_field(
+            field, stored=False, tokenizer_name="whitespace", index_option="freq"
+        )
     return builder.build()
 
 
@@ -114,7 +115,8 @@ class KeywordIndex:
         folded = [fold(s) for s in syls]
         forms = {f"{f}{_FORM}{s}" for s, f in zip(syls, folded, strict=True) if s != f}
         return tantivy.Document(
-            id=int(chunk_id), syllables=len(set(syls)),
+            id=int(chunk_id),
+            syllables=len(set(syls)),
             m=" ".join(terms(syls, self.bigrams)),
             f=" ".join(terms(folded, self.bigrams)) if self.folded else "",
             forms=" ".join(forms),
@@ -169,8 +171,10 @@ class KeywordIndex:
         self._index.reload()
         self._searcher = self._index.searcher()
         self._restorer = None
-        atomic_write_text(self.path / _STATE, json.dumps(
-            {"generation": int(generation), "analysis": self._analysis}))
+        atomic_write_text(
+            self.path / _STATE,
+            json.dumps({"generation": int(generation), "analysis": self._analysis}),
+        )
         self.generation = int(generation)
 
     def sync(
@@ -188,7 +192,7 @@ class KeywordIndex:
         extra = sorted(held - stored)
         missing = sorted(stored - held)
         for start in range(0, max(len(missing), 1), 5000):
-            part = missing[start:start + 5000]
+            part = missing[start : start + 5000]
             found = texts(part) if part else {}
             self.write(extra if start == 0 else [], sorted(found.items()), generation)
         return len(extra), len(missing)
@@ -237,37 +241,52 @@ class KeywordIndex:
             query_obj = self._terms_query(field, terms(tokens, self.bigrams))
         else:
             query_obj = self._terms_query("m", terms(syls, self.bigrams))
-            other = (self._terms_query("f", terms([fold(s) for s in syls], self.bigrams))
-                     if self.folded_weight > 0 else None)
+            other = (
+                self._terms_query("f", terms([fold(s) for s in syls], self.bigrams))
+                if self.folded_weight > 0
+                else None
+            )
             if query_obj is not None and other is not None:
-                query_obj = tantivy.Query.boolean_query([
-                    (tantivy.Occur.Should, query_obj),
-                    (tantivy.Occur.Should, tantivy.Query.boost_query(other, self.folded_weight)),
-                ])
+                query_obj = tantivy.Query.boolean_query(
+                    [
+                        (tantivy.Occur.Should, query_obj),
+                        (
+                            tantivy.Occur.Should,
+                            tantivy.Query.boost_query(other, self.folded_weight),
+                        ),
+                    ]
+                )
         if query_obj is None:
             return []
         if allowed is not None:
             members = tantivy.Query.term_set_query(self._schema, "id", [int(i) for i in allowed])
-            query_obj = tantivy.Query.boolean_query([
-                (tantivy.Occur.Must, query_obj),
-                (tantivy.Occur.Must, tantivy.Query.const_score_query(members, 0.0)),
-            ])
+            query_obj = tantivy.Query.boolean_query(
+                [
+                    (tantivy.Occur.Must, query_obj),
+                    (tantivy.Occur.Must, tantivy.Query.const_score_query(members, 0.0)),
+                ]
+            )
         searcher = self._searcher
         hits = searcher.search(query_obj, limit=k, count=False).hits
         if not hits:
             return []
         ids = searcher.fast_field_values("id", [address for _, address in hits])
-        return [(int(i), float(score)) for (score, _), i in zip(hits, ids, strict=True)
-                if score > 0 and i is not None]
+        return [
+            (int(i), float(score))
+            for (score, _), i in zip(hits, ids, strict=True)
+            if score > 0 and i is not None
+        ]
 
     def _terms_query(self, field: str, words: list[str]) -> tantivy.Query | None:
         unique = list(dict.fromkeys(words))
         if not unique:
             return None
-        return tantivy.Query.boolean_query([
-            (tantivy.Occur.Should, tantivy.Query.term_query(self._schema, field, w))
-            for w in unique
-        ])
+        return tantivy.Query.boolean_query(
+            [
+                (tantivy.Occur.Should, tantivy.Query.term_query(self._schema, field, w))
+                for w in unique
+            ]
+        )
 
     def restore_diacritics(self, query: str) -> str:
         """``query`` with diacritics put back from the indexed text's syllable statistics.
@@ -290,8 +309,9 @@ class _Counts:
 
     def __init__(self, searcher: tantivy.Searcher) -> None:
         self._searcher = searcher
-        result = searcher.aggregate(tantivy.Query.all_query(),
-                                    {"total": {"sum": {"field": "syllables"}}})
+        result = searcher.aggregate(
+            tantivy.Query.all_query(), {"total": {"sum": {"field": "syllables"}}}
+        )
         value = result["total"]["value"]
         self.total = int(value) if value else 0
 
@@ -309,8 +329,9 @@ class _Counts:
     def forms(self, folded: str) -> list[str]:
         """Syllables seen in the text that fold to ``folded`` (it included, if seen)."""
         prefix = f"{folded}{_FORM}"
-        found = [term[len(prefix):] for term, _ in
-                 self._searcher.terms_with_prefix("forms", prefix)]
+        found = [
+            term[len(prefix) :] for term, _ in self._searcher.terms_with_prefix("forms", prefix)
+        ]
         if self.unigram(folded):
             found.append(folded)
         return found

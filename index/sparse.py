@@ -47,8 +47,11 @@ class _Field:
     def document_frequencies(self) -> dict[str, int]:
         """Number of chunks holding each term, read from the BM25 matrix."""
         indptr = np.asarray(self.model.scores["indptr"])
-        return {term: int(indptr[i + 1] - indptr[i])
-                for term, i in self.model.vocab_dict.items() if term}
+        return {
+            term: int(indptr[i + 1] - indptr[i])
+            for term, i in self.model.vocab_dict.items()
+            if term
+        }
 
 
 class SparseIndex:
@@ -94,8 +97,11 @@ class SparseIndex:
             self._ids, self._position = id_array, {}
             return
         self._main = _Field(self._analyzer(self._tokenize), texts, self._k1, self._b)
-        self._folded = (_Field(self._analyzer(folded_syllables), texts, self._k1, self._b)
-                        if self.folded else None)
+        self._folded = (
+            _Field(self._analyzer(folded_syllables), texts, self._k1, self._b)
+            if self.folded
+            else None
+        )
         self._ids = id_array
         self._position = {int(i): p for p, i in enumerate(id_array)}
 

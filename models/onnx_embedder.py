@@ -79,12 +79,18 @@ def _export_fp32(source: Path, dest: Path) -> None:
     mask[1, 5:] = 0
     with torch.no_grad():
         torch.onnx.export(
-            _Pooled(encoder), (ids, mask), str(dest),
-            input_names=["input_ids", "attention_mask"], output_names=["embedding"],
-            dynamic_axes={"input_ids": {0: "batch", 1: "tokens"},
-                          "attention_mask": {0: "batch", 1: "tokens"},
-                          "embedding": {0: "batch"}},
-            opset_version=_OPSET, dynamo=False,
+            _Pooled(encoder),
+            (ids, mask),
+            str(dest),
+            input_names=["input_ids", "attention_mask"],
+            output_names=["embedding"],
+            dynamic_axes={
+                "input_ids": {0: "batch", 1: "tokens"},
+                "attention_mask": {0: "batch", 1: "tokens"},
+                "embedding": {0: "batch"},
+            },
+            opset_version=_OPSET,
+            dynamo=False,
         )
 
 
@@ -94,7 +100,10 @@ def _quantize_int8(src: Path, dest: Path) -> None:
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     quantize_dynamic(
-        str(src), str(dest), weight_type=QuantType.QInt8, per_channel=True,
+        str(src),
+        str(dest),
+        weight_type=QuantType.QInt8,
+        per_channel=True,
         extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
     )
 
@@ -128,10 +137,19 @@ def build_onnx_model(source: Path, dest: Path, *, variant: str, source_fingerpri
         for name in ("tokenizer.json", "sentence_bert_config.json"):
             if (source / name).is_file():
                 shutil.copy2(source / name, work / name)
-        (work / _BUILD_FILE).write_text(json.dumps({
-            "version": _BUILD_VERSION, "variant": variant,
-            "source": str(source), "source_fingerprint": source_fingerprint,
-        }, indent=2) + "\n", encoding="utf-8")
+        (work / _BUILD_FILE).write_text(
+            json.dumps(
+                {
+                    "version": _BUILD_VERSION,
+                    "variant": variant,
+                    "source": str(source),
+                    "source_fingerprint": source_fingerprint,
+                },
+                indent=2,
+            )
+            + "\n",
+            encoding="utf-8",
+        )
         if dest.exists():
             shutil.rmtree(dest)
         work.rename(dest)
@@ -207,7 +225,8 @@ class OnnxEmbedder:
         options.inter_op_num_threads = 1
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         self._session = ort.InferenceSession(
-            str(folder / _MODEL_FILE), options, providers=["CPUExecutionProvider"])
+            str(folder / _MODEL_FILE), options, providers=["CPUExecutionProvider"]
+        )
         self.dimension = int(self._run([self._tokenizer.encode("x")]).shape[1])
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
@@ -255,7 +274,7 @@ class OnnxEmbedder:
         while start < len(order):
             longest = len(encodings[order[start]].ids)
             size = max(1, min(max_batch, _TOKENS_PER_BATCH // max(longest, 1)))
-            batches.append(order[start:start + size])
+            batches.append(order[start : start + size])
             start += size
         out = np.empty((len(texts), self.dimension), dtype=np.float32)
         cost_class = priority.current()  # pool threads act for the caller

@@ -184,12 +184,11 @@ def ingest(
         try:
             with _progress() as progress:
                 task = progress.add_task("Indexing articles", total=len(articles))
-                results = index.add_articles(
-                    articles, progress=lambda n: progress.advance(task, n)
-                )
+                results = index.add_articles(articles, progress=lambda n: progress.advance(task, n))
                 progress.update(task, completed=len(articles))
-            summarized = (_summarize_pending(settings, index, embedder)
-                          if settings.auto_summaries else 0)
+            summarized = (
+                _summarize_pending(settings, index, embedder) if settings.auto_summaries else 0
+            )
         finally:
             index.close()
         elapsed = time.perf_counter() - started
@@ -442,8 +441,10 @@ def repair() -> None:
     table.add_row("chunks", str(report.chunks))
     table.add_row("chunks re-embedded", str(report.chunks_embedded))
     if report.store_rebuilt:
-        table.add_row("store", f"unreadable: rebuilt from {report.articles_salvaged} "
-                      "articles that could be read")
+        table.add_row(
+            "store",
+            f"unreadable: rebuilt from {report.articles_salvaged} articles that could be read",
+        )
     lost = report.lost
     table.add_row("vectors of lost chunks dropped", str(report.vectors_dropped))
     console.print(table)
@@ -553,9 +554,7 @@ def models_import(
                 if settings.summarizer_backend == "ctranslate2":
                     raise
                 console.print(f"[yellow]Runs on torch:[/] {exc}", highlight=False)
-    console.print(
-        f"Select it with [bold]VNQA_SUMMARIZER_MODEL={info.name}[/]", highlight=False
-    )
+    console.print(f"Select it with [bold]VNQA_SUMMARIZER_MODEL={info.name}[/]", highlight=False)
 
 
 if __name__ == "__main__":  # pragma: no cover
@@ -578,8 +577,9 @@ def _summarize_pending(settings: Settings, index: Any, embedder: Any) -> int:
     if not pending:
         return 0
     choice = build_summarizer_from(settings, embedder)
-    worker = AutoSummaries(store, choice.summarizer, max_words=settings.summary_max_words,
-                           batch=settings.summary_batch)
+    worker = AutoSummaries(
+        store, choice.summarizer, max_words=settings.summary_max_words, batch=settings.summary_batch
+    )
     store.mark_stale(worker.key)
     with _progress() as progress:
         task = progress.add_task("Summarizing articles", total=pending)
@@ -616,8 +616,11 @@ def resummarize(
             counts = store.status_counts()
         finally:
             index.close()
-    console.print(f"Queued {queued} summaries again, made {made}; now "
-                  + ", ".join(f"{n} {status}" for status, n in sorted(counts.items())) + ".")
+    console.print(
+        f"Queued {queued} summaries again, made {made}; now "
+        + ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+        + "."
+    )
 
 
 def _store_fetched(settings: Settings, fetch: Callable[[Any], list[Article]]) -> list[str]:
@@ -674,9 +677,13 @@ def watch(
         embedder = load_embedder_from(settings)
         index = open_index(settings, embedder)
         positions = FeedPositions(settings.data_dir / FEED_POSITIONS_FILE)
-        watcher = FeedWatcher(feeds, positions, index.add_articles,
-                              FetchLimits.from_settings(settings),
-                              interval_s=interval or settings.feed_interval_s)
+        watcher = FeedWatcher(
+            feeds,
+            positions,
+            index.add_articles,
+            FetchLimits.from_settings(settings),
+            interval_s=interval or settings.feed_interval_s,
+        )
         try:
             while True:
                 report = watcher.poll_once()

@@ -201,9 +201,7 @@ def build_mcp_server(
             filters = FiltersIn(sources=sources, date_from=date_from, date_to=date_to)
         except ValueError as exc:
             raise ToolInputError(str(exc)) from None
-        hits = await run(
-            runtime().index.search, query, top_k=k, filters=filters.to_filters()
-        )
+        hits = await run(runtime().index.search, query, top_k=k, filters=filters.to_filters())
         return SearchResults(results=[SearchResult.from_hit(h) for h in hits])
 
     @server.tool(
@@ -217,9 +215,7 @@ def build_mcp_server(
     async def summarize(
         text: Annotated[str | None, Field(description="Văn bản cần tóm tắt.")] = None,
         article_id: Annotated[str | None, Field(description="Mã một bài đã lưu.")] = None,
-        max_words: Annotated[
-            int | None, Field(ge=5, description="Độ dài tối đa (tiếng).")
-        ] = None,
+        max_words: Annotated[int | None, Field(ge=5, description="Độ dài tối đa (tiếng).")] = None,
     ) -> SummaryOut:
         if (text is None) == (article_id is None):
             raise ToolInputError("give exactly one of `text` and `article_id`")

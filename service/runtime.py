@@ -114,22 +114,30 @@ def open_index(
     """
     settings.index_dir.mkdir(parents=True, exist_ok=True)
     if settings.index_backend == "milvus":
-        index = open_milvus(settings.index_dir, embedder, milvus_config(settings),
-                            allow_model_change=allow_model_change, **index_options(settings))
+        index = open_milvus(
+            settings.index_dir,
+            embedder,
+            milvus_config(settings),
+            allow_model_change=allow_model_change,
+            **index_options(settings),
+        )
         for backend in index.backends():
             logger.info("%s in %s at %s", backend.role, backend.kind, backend.where)
         return index
     if settings.database_url:
-        raise ValueError("VNQA_DATABASE_URL needs VNQA_INDEX_BACKEND=milvus: the embedded "
-                         "index keeps its vectors in step with its own SQLite file")
+        raise ValueError(
+            "VNQA_DATABASE_URL needs VNQA_INDEX_BACKEND=milvus: the embedded "
+            "index keeps its vectors in step with its own SQLite file"
+        )
     index = open_embedded(
         settings.index_dir,
         embedder,
         allow_model_change=allow_model_change,
         **index_options(settings),
     )
-    logger.info("index opened at %s%s", settings.index_dir,
-                " (read-only)" if index.read_only else "")
+    logger.info(
+        "index opened at %s%s", settings.index_dir, " (read-only)" if index.read_only else ""
+    )
     if index.read_only is None and isinstance(getattr(index, "store", None), ArticleStore):
         SqliteSummaryStore(index.store)  # the summary queue's tables and triggers
     return index
@@ -231,6 +239,8 @@ def build_runtime(settings: Settings, *, embedder: TextEmbedder | None = None) -
             max_words=settings.summary_max_words,
             batch=settings.summary_batch,
             max_defer_s=settings.summary_max_defer_s,
-        ) if summaries is not None else None,
+        )
+        if summaries is not None
+        else None,
         summary_cache=summary_cache,
     )

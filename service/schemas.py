@@ -503,7 +503,8 @@ class HealthResponse(BaseModel):
     """Response of ``GET /healthz``."""
 
     status: Literal["ok", "degraded", "unavailable"] = Field(
-        "ok", description="degraded: reads are served, writes may be refused (see problems); "
+        "ok",
+        description="degraded: reads are served, writes may be refused (see problems); "
         "unavailable (HTTP 503): a shared backend does not answer.",
     )
     problems: list[str] = Field(
@@ -541,7 +542,10 @@ class HealthResponse(BaseModel):
                 ),
             ),
             index=IndexHealth(articles=stats.articles, chunks=stats.chunks) if stats else None,
-            backends=[BackendHealth(role=b.role, kind=b.kind, where=b.where,
-                                    reachable=b.reachable, error=b.error)
-                      for b in backends or []],
+            backends=[
+                BackendHealth(
+                    role=b.role, kind=b.kind, where=b.where, reachable=b.reachable, error=b.error
+                )
+                for b in backends or []
+            ],
         )

@@ -140,9 +140,7 @@ class CachedSummarizer:
         key = self._key("passages", join_passages(passages), max_words, question)
         found = self.cache.get(key)
         if found is None:
-            found = self._inner.summarize_passages(
-                passages, question=question, max_words=max_words
-            )
+            found = self._inner.summarize_passages(passages, question=question, max_words=max_words)
             if found.text:
                 self.cache.put(key, found)
         return found

@@ -26,8 +26,12 @@ SEQ2SEQ_FAMILIES = {"t5": "t5", "mt5": "t5", "bart": "bart", "mbart": "bart"}
 # Any one of these is a usable tokenizer (fast, SentencePiece or BPE vocabulary files).
 _TOKENIZER_FILES = ("tokenizer.json", "spiece.model", "sentencepiece.bpe.model", "vocab.json")
 _TOKENIZER_EXTRAS = (
-    "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json", "merges.txt",
-    "dict.txt", "generation_config.json",
+    "tokenizer_config.json",
+    "special_tokens_map.json",
+    "added_tokens.json",
+    "merges.txt",
+    "dict.txt",
+    "generation_config.json",
 )
 _WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
 _SHARD_INDEXES = ("model.safetensors.index.json", "pytorch_model.bin.index.json")
@@ -158,9 +162,7 @@ def import_checkpoint(source: Path, models_dir: Path, *, replace: bool = False) 
         dest = models_dir / staged.name
         if dest.exists():
             if not replace:
-                raise FileExistsError(
-                    f"{dest} already exists; pass --replace to install over it"
-                )
+                raise FileExistsError(f"{dest} already exists; pass --replace to install over it")
             shutil.rmtree(dest)
         staged.rename(dest)
         return CheckpointInfo(folder=dest, model_type=info.model_type, family=info.family)

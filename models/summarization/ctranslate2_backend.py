@@ -92,10 +92,19 @@ def convert_checkpoint(
             raise ModelNotAvailableError(
                 f"cannot convert {checkpoint} to CTranslate2: {exc}"
             ) from exc
-        (out / _BUILD_FILE).write_text(json.dumps({
-            "version": _BUILD_VERSION, "fingerprint": fingerprint,
-            "quantization": quantization, "source": str(checkpoint),
-        }, indent=2) + "\n", encoding="utf-8")
+        (out / _BUILD_FILE).write_text(
+            json.dumps(
+                {
+                    "version": _BUILD_VERSION,
+                    "fingerprint": fingerprint,
+                    "quantization": quantization,
+                    "source": str(checkpoint),
+                },
+                indent=2,
+            )
+            + "\n",
+            encoding="utf-8",
+        )
         if dest.exists():
             shutil.rmtree(dest)
         out.rename(dest)
@@ -103,7 +112,10 @@ def convert_checkpoint(
         shutil.rmtree(work, ignore_errors=True)
     logger.info(
         "converted %s to CTranslate2 %s at %s (%.1fs)",
-        checkpoint, quantization, dest, time.perf_counter() - started,
+        checkpoint,
+        quantization,
+        dest,
+        time.perf_counter() - started,
     )
     return dest
 

@@ -128,9 +128,9 @@ def load_seq2seq(
     folder = resolve_checkpoint(model_id, models_dir, hub_probe_timeout_s)
     fingerprint = checkpoint_fingerprint(folder)
     # A Hugging Face snapshot folder is named by a commit hash: keep the hub id as the name.
-    in_hub_cache = not Path(model_id).expanduser().is_dir() and folder.name != model_id.rsplit(
-        "/", 1
-    )[-1]
+    in_hub_cache = (
+        not Path(model_id).expanduser().is_dir() and folder.name != model_id.rsplit("/", 1)[-1]
+    )
     options: dict[str, Any] = {
         "name": model_id if in_hub_cache else None,
         "device": device,

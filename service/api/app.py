@@ -67,9 +67,10 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         metrics = getattr(app.state, "metrics", None)
-        install_lanes(app.state, make_offloads(
-            settings, metrics.observe_inference if metrics is not None else None
-        ))
+        install_lanes(
+            app.state,
+            make_offloads(settings, metrics.observe_inference if metrics is not None else None),
+        )
         owned: Runtime | None = None
         if app.state.runtime is None:
             logger.info("building runtime (data dir %s)", settings.data_dir)
@@ -106,8 +107,18 @@ def create_app(
     install_security(app, settings)  # API keys (all /v1, /mcp, /metrics), then CORS
     install_activity(app)  # requests in flight: the background work gives way to them
     install_observability(app)  # outermost: request id, JSON access log, /metrics
-    for module in (fetch, articles, upload, search, ask, summarize, digest, admin, health,
-                   openai_chat):
+    for module in (
+        fetch,
+        articles,
+        upload,
+        search,
+        ask,
+        summarize,
+        digest,
+        admin,
+        health,
+        openai_chat,
+    ):
         app.include_router(module.router)
     app.state.mcp = mount_mcp(app, settings)  # POST/GET/DELETE /mcp
     app.include_router(web.router)  # the page at /

@@ -281,8 +281,9 @@ def _unreadable_json(cause: BaseException | None) -> str | None:
 async def _unhandled_handler(request: Request, exc: Exception) -> JSONResponse:
     if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:  # outside the index too
         logger.warning("disk full on %s %s: %s", request.method, request.url.path, exc)
-        return error_response(507, "insufficient_storage",
-                              "The server's disk is full; free space and retry.")
+        return error_response(
+            507, "insufficient_storage", "The server's disk is full; free space and retry."
+        )
     logger.exception("unhandled error on %s %s", request.method, request.url.path)
     return error_response(
         500, "internal_error", f"Internal error ({type(exc).__name__}); see the server log."

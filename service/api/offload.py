@@ -124,9 +124,7 @@ LANE_ATTRS = {"search": "search_offload", "inference": "offload", "write": "writ
 """Where each lane lives on ``app.state``."""
 
 
-def make_offloads(
-    settings: Settings, observe: Callable[[str, float], None] | None = None
-) -> Lanes:
+def make_offloads(settings: Settings, observe: Callable[[str, float], None] | None = None) -> Lanes:
     """The search lane and the inference lane (``inference_workers`` threads each) and
     the write lane (one thread), each with its own queue bound.
 
@@ -137,12 +135,23 @@ def make_offloads(
     """
     workers, queue = settings.inference_workers, settings.max_queue
     return Lanes(
-        search=Offload(anyio.CapacityLimiter(workers), queue, lane="search",
-                       priority="interactive", observe=observe),
-        inference=Offload(anyio.CapacityLimiter(workers), queue, lane="inference",
-                          priority="heavy", observe=observe),
-        write=Offload(anyio.CapacityLimiter(1), queue, lane="write", priority="bulk",
-                      observe=observe),
+        search=Offload(
+            anyio.CapacityLimiter(workers),
+            queue,
+            lane="search",
+            priority="interactive",
+            observe=observe,
+        ),
+        inference=Offload(
+            anyio.CapacityLimiter(workers),
+            queue,
+            lane="inference",
+            priority="heavy",
+            observe=observe,
+        ),
+        write=Offload(
+            anyio.CapacityLimiter(1), queue, lane="write", priority="bulk", observe=observe
+        ),
     )
 
 

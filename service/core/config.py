@@ -95,27 +95,35 @@ class Settings(BaseSettings):
     )
     bm25_bigrams: bool = Field(True, description="Index syllable pairs beside syllables.")
     bm25_folded: bool = Field(
-        True, description="Diacritics-free BM25 field and diacritics restoration for "
-        "questions typed without accents."
+        True,
+        description="Diacritics-free BM25 field and diacritics restoration for "
+        "questions typed without accents.",
     )
     bm25_folded_weight: float = Field(
-        0.0, ge=0.0, le=10.0, description="Weight of the diacritics-free field when a question "
-        "has accents (its main field weighs 1; unaccented questions use the folded field alone)."
+        0.0,
+        ge=0.0,
+        le=10.0,
+        description="Weight of the diacritics-free field when a question "
+        "has accents (its main field weighs 1; unaccented questions use the folded field alone).",
     )
     exact_search_max: int = Field(
-        50_000, ge=1,
+        50_000,
+        ge=1,
         description="Exact FAISS search up to this many chunks; an IVF index beyond it.",
     )
     ivf_nprobe: int = Field(
         64, ge=1, le=4096, description="IVF lists searched per query (more: slower, better recall)."
     )
     ivf_codec: Literal["sq8", "flat"] = Field(
-        "sq8", description="How IVF lists store vectors: 8-bit codes (a quarter of the memory) "
-        "or float32."
+        "sq8",
+        description="How IVF lists store vectors: 8-bit codes (a quarter of the memory) "
+        "or float32.",
     )
     dense_save_interval_s: float = Field(
-        60.0, ge=0.0, description="Past exact_search_max chunks, save the vector file at most "
-        "this often (a crash re-embeds the chunks written since)."
+        60.0,
+        ge=0.0,
+        description="Past exact_search_max chunks, save the vector file at most "
+        "this often (a crash re-embeds the chunks written since).",
     )
 
     # Shared backends for several replicas (docs/scaleout.md); unset: everything embedded.
@@ -128,8 +136,9 @@ class Settings(BaseSettings):
         "./data/milvus.db",
         description="A local path (Milvus Lite, in-process) or http(s)://host:port (a server).",
     )
-    milvus_token: str | None = Field(None, description="Milvus `user:password` or API key.",
-                                     repr=False)
+    milvus_token: str | None = Field(
+        None, description="Milvus `user:password` or API key.", repr=False
+    )
     milvus_collection: str = Field("vnqa_chunks", pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,254}$")
     database_url: str | None = Field(
         None,
@@ -141,7 +150,9 @@ class Settings(BaseSettings):
         8, ge=1, le=256, description="PostgreSQL connections per process."
     )
     backend_timeout_s: float = Field(
-        5.0, gt=0, le=120,
+        5.0,
+        gt=0,
+        le=120,
         description="How long a call to a shared backend may take before the request gets 503.",
     )
 
@@ -169,16 +180,22 @@ class Settings(BaseSettings):
         8, ge=1, le=256, description="Articles the summary worker takes from the queue at once."
     )
     summary_max_defer_s: float = Field(
-        2.0, ge=0, le=60,
+        2.0,
+        ge=0,
+        le=60,
         description="Longest the summary worker waits for the server to be idle per article.",
     )
     summary_lease_s: float = Field(
-        600.0, gt=0, le=86_400,
+        600.0,
+        gt=0,
+        le=86_400,
         description="With PostgreSQL: how long a replica holds a summary job it claimed; "
         "a replica that dies mid-job leaves its jobs to the others after this.",
     )
     digest_similarity: float = Field(
-        0.90, ge=0.0, le=1.0,
+        0.90,
+        ge=0.0,
+        le=1.0,
         description="Cosine of title+lead vectors above which two articles tell one story.",
     )
     digest_max_articles: int = Field(

@@ -16,42 +16,91 @@ from pathlib import Path
 from tests.conftest import MODELS_DIR, REPO_ROOT
 
 PARAGRAPHS = [
-    ("Hà Nội", "Hà Nội là thủ đô của Việt Nam. Thành phố nằm bên bờ sông Hồng và có hơn "
-     "một nghìn năm lịch sử.", "Thủ đô của Việt Nam nằm bên bờ sông nào?", "sông Hồng"),
-    ("Phở", "Phở là món ăn truyền thống được làm từ bánh phở, nước dùng xương bò và thịt. "
-     "Món ăn này phổ biến khắp cả nước.", "Nước dùng của phở được nấu từ gì?", "xương bò"),
-    ("Vịnh Hạ Long", "Vịnh Hạ Long thuộc tỉnh Quảng Ninh. Năm 1994, vịnh được UNESCO công "
-     "nhận là di sản thiên nhiên thế giới.", "Vịnh Hạ Long được UNESCO công nhận năm nào?",
-     "1994"),
+    (
+        "Hà Nội",
+        "Hà Nội là thủ đô của Việt Nam. Thành phố nằm bên bờ sông Hồng và có hơn "
+        "một nghìn năm lịch sử.",
+        "Thủ đô của Việt Nam nằm bên bờ sông nào?",
+        "sông Hồng",
+    ),
+    (
+        "Phở",
+        "Phở là món ăn truyền thống được làm từ bánh phở, nước dùng xương bò và thịt. "
+        "Món ăn này phổ biến khắp cả nước.",
+        "Nước dùng của phở được nấu từ gì?",
+        "xương bò",
+    ),
+    (
+        "Vịnh Hạ Long",
+        "Vịnh Hạ Long thuộc tỉnh Quảng Ninh. Năm 1994, vịnh được UNESCO công "
+        "nhận là di sản thiên nhiên thế giới.",
+        "Vịnh Hạ Long được UNESCO công nhận năm nào?",
+        "1994",
+    ),
 ]
 NEWS = [
-    {"id": "vn-1", "title": "Không khí lạnh tràn về miền Bắc",
-     "summary": "Miền Bắc đón đợt không khí lạnh mạnh, vùng núi có nơi dưới 10 độ C.",
-     "body": "Từ đêm nay, không khí lạnh tràn về các tỉnh phía Bắc. Nhiệt độ thấp nhất ở "
-             "vùng núi có nơi dưới 10 độ C.\n\nNgười dân cần giữ ấm cho trẻ nhỏ."},
-    {"id": "vn-2", "title": "Giá vàng tăng mạnh",
-     "summary": "Giá vàng miếng trong nước tăng mạnh theo đà thế giới.",
-     "body": "Sáng nay, giá vàng miếng trong nước tăng mạnh. Các doanh nghiệp nới rộng "
-             "chênh lệch giữa giá mua và giá bán.\n\nGiá vàng thế giới cũng tăng."},
+    {
+        "id": "vn-1",
+        "title": "Không khí lạnh tràn về miền Bắc",
+        "summary": "Miền Bắc đón đợt không khí lạnh mạnh, vùng núi có nơi dưới 10 độ C.",
+        "body": "Từ đêm nay, không khí lạnh tràn về các tỉnh phía Bắc. Nhiệt độ thấp nhất ở "
+        "vùng núi có nơi dưới 10 độ C.\n\nNgười dân cần giữ ấm cho trẻ nhỏ.",
+    },
+    {
+        "id": "vn-2",
+        "title": "Giá vàng tăng mạnh",
+        "summary": "Giá vàng miếng trong nước tăng mạnh theo đà thế giới.",
+        "body": "Sáng nay, giá vàng miếng trong nước tăng mạnh. Các doanh nghiệp nới rộng "
+        "chênh lệch giữa giá mua và giá bán.\n\nGiá vàng thế giới cũng tăng.",
+    },
 ]
 
 
 def _write_data(folder: Path) -> None:
-    viquad = {"version": "test", "data": [
-        {"title": title, "paragraphs": [{"context": context, "qas": [
-            {"id": f"q{i}", "question": question,
-             "answers": [{"text": answer, "answer_start": context.index(answer)}]}]}]}
-        for i, (title, context, question, answer) in enumerate(PARAGRAPHS)]}
+    viquad = {
+        "version": "test",
+        "data": [
+            {
+                "title": title,
+                "paragraphs": [
+                    {
+                        "context": context,
+                        "qas": [
+                            {
+                                "id": f"q{i}",
+                                "question": question,
+                                "answers": [
+                                    {"text": answer, "answer_start": context.index(answer)}
+                                ],
+                            }
+                        ],
+                    }
+                ],
+            }
+            for i, (title, context, question, answer) in enumerate(PARAGRAPHS)
+        ],
+    }
     (folder / "viquad-dev.json").write_text(json.dumps(viquad, ensure_ascii=False), "utf-8")
     (folder / "vietnews-dev.jsonl").write_text(
-        "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in NEWS), encoding="utf-8")
+        "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in NEWS), encoding="utf-8"
+    )
 
 
 def _run(script: str, tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
-    env = dict(os.environ, VNQA_BENCH_DATA=str(tmp_path), VNQA_MODELS_DIR=str(MODELS_DIR),
-               HF_HUB_OFFLINE="1")
-    return subprocess.run([sys.executable, str(REPO_ROOT / "bench" / script), *args],
-                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    env = dict(
+        os.environ,
+        VNQA_BENCH_DATA=str(tmp_path),
+        VNQA_MODELS_DIR=str(MODELS_DIR),
+        HF_HUB_OFFLINE="1",
+    )
+    return subprocess.run(
+        [sys.executable, str(REPO_ROOT / "bench" / script), *args],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
 
 
 def test_retrieval_bench_reports_every_mode_and_variant(tmp_path):

@@ -43,10 +43,12 @@ def test_ivf_recall_with_few_lists_probed_is_reported_not_perfect():
     index.add(ids.tolist(), vectors)
     assert index._index.nlist == ivf_lists(2000)
     queries = _vectors(20, d=32, seed=2)
-    recall = np.mean([
-        len({i for i, _ in index.search(q, 10)} & set(_exact_top(vectors, ids, q, 10))) / 10
-        for q in queries
-    ])
+    recall = np.mean(
+        [
+            len({i for i, _ in index.search(q, 10)} & set(_exact_top(vectors, ids, q, 10))) / 10
+            for q in queries
+        ]
+    )
     assert 0 < recall < 1  # one list of ~180 sees only part of the true neighbours
 
 
@@ -61,8 +63,7 @@ def test_ivf_remove_filter_and_persist(tmp_path):
     # A filtered search is exact from the stored vectors, whatever lists are probed.
     allowed = [0, 3, 250, 499, 12345]
     got = index.search(q, 3, allowed=allowed)
-    assert [i for i, _ in got] == _exact_top(vectors[[3, 250, 499]], np.array([3, 250, 499]),
-                                             q, 3)
+    assert [i for i, _ in got] == _exact_top(vectors[[3, 250, 499]], np.array([3, 250, 499]), q, 3)
     assert got[0][1] == pytest.approx(float(vectors[got[0][0]] @ q), abs=1e-5)
     assert index.search(q, 3, allowed=[0, 1]) == []
 
@@ -92,11 +93,24 @@ def test_sq8_lists_keep_vectors_within_their_quantization_error():
 
 def test_article_index_works_across_the_switch(tmp_path, embedder):
     articles = [
-        Article(id=f"a{i}", title=f"Bài {i}",
-                text=f"Tỉnh số {i} tổ chức hội nghị về chủ đề {topic}. "
-                     f"Lãnh đạo tỉnh {i} yêu cầu các sở ngành thực hiện {topic}.")
-        for i, topic in enumerate(["an ninh mạng", "giáo dục", "y tế", "giao thông",
-                                   "nông nghiệp", "du lịch", "môi trường", "thể thao"])
+        Article(
+            id=f"a{i}",
+            title=f"Bài {i}",
+            text=f"Tỉnh số {i} tổ chức hội nghị về chủ đề {topic}. "
+            f"Lãnh đạo tỉnh {i} yêu cầu các sở ngành thực hiện {topic}.",
+        )
+        for i, topic in enumerate(
+            [
+                "an ninh mạng",
+                "giáo dục",
+                "y tế",
+                "giao thông",
+                "nông nghiệp",
+                "du lịch",
+                "môi trường",
+                "thể thao",
+            ]
+        )
     ]
     with ArticleIndex.open(tmp_path, embedder, dense_exact_max=4, dense_nprobe=64) as index:
         index.add_articles(articles)
@@ -128,8 +142,9 @@ def test_the_move_to_ivf_runs_beside_searches_and_writes(tmp_path, embedder, mon
         return original(self, total, sample)
 
     monkeypatch.setattr(DenseIndex, "empty_structure", slow)
-    articles = [Article(id=f"a{i}", text=f"Tin số {i} về giá lúa gạo tăng {i} đồng.")
-                for i in range(8)]
+    articles = [
+        Article(id=f"a{i}", text=f"Tin số {i} về giá lúa gạo tăng {i} đồng.") for i in range(8)
+    ]
     with ArticleIndex.open(tmp_path, embedder, dense_exact_max=4, dense_nprobe=64) as index:
         index.add_articles(articles)
         assert started.wait(30)

@@ -469,8 +469,9 @@ def test_clean_article_id_refuses(value: str, needle: str) -> None:
     str(info.value).encode("utf-8")  # the message itself is valid UTF-8
 
 
-@pytest.mark.parametrize(("value", "cleaned"), [(" bài-1 ", "bài-1"), ("...", "..."),
-                                                 ("a.b", "a.b"), ("  ", None)])
+@pytest.mark.parametrize(
+    ("value", "cleaned"), [(" bài-1 ", "bài-1"), ("...", "..."), ("a.b", "a.b"), ("  ", None)]
+)
 def test_clean_article_id_accepts(value: str, cleaned: str | None) -> None:
     assert clean_article_id(value) == cleaned
 
@@ -484,8 +485,16 @@ def test_lookup_article_id_cleans_like_stored_ids_and_refuses_surrogates() -> No
 
 
 @pytest.mark.parametrize(
-    "value", ["2025-11-27junk", "2025-11-27T08:30:00 x", "2025-11-27Tx", "2025-11-27 8h",
-              "2025-11-27T08:30:00+07:00junk", "٢٠٢٥-١١-٢٧", "20251127"],
+    "value",
+    [
+        "2025-11-27junk",
+        "2025-11-27T08:30:00 x",
+        "2025-11-27Tx",
+        "2025-11-27 8h",
+        "2025-11-27T08:30:00+07:00junk",
+        "٢٠٢٥-١١-٢٧",
+        "20251127",
+    ],
 )
 def test_dates_refuse_anything_after_the_date_but_an_iso_time(value: str) -> None:
     with pytest.raises(ArticleFormatError, match="'date'"):

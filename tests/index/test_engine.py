@@ -11,14 +11,28 @@ from index.errors import IndexLockedError, IndexMismatchError
 from index.records import SearchFilters
 
 ARTICLES = [
-    Article(id="an-ninh", title="Công an tỉnh", date="2025-11-27", source="nghean.gov.vn",
-            text="Bí thư Tỉnh ủy yêu cầu Công an tỉnh chủ động nắm chắc tình hình. "
-                 "Công an cần đấu tranh làm thất bại mọi âm mưu chống phá trên không gian mạng."),
-    Article(id="thoi-tiet", title="Thời tiết", date="2025-10-01", source="kttv.gov.vn",
-            text="Miền Bắc đón đợt không khí lạnh mạnh. Nhiệt độ thấp nhất 12 độ C ở vùng núi."),
-    Article(id="bong-da", title="Bóng đá", date="2024-05-02", source="thethao.vn",
-            text="Đội tuyển Việt Nam thắng 2-0 trên sân Mỹ Đình. "
-                 "Hai bàn thắng đến trong hiệp hai."),
+    Article(
+        id="an-ninh",
+        title="Công an tỉnh",
+        date="2025-11-27",
+        source="nghean.gov.vn",
+        text="Bí thư Tỉnh ủy yêu cầu Công an tỉnh chủ động nắm chắc tình hình. "
+        "Công an cần đấu tranh làm thất bại mọi âm mưu chống phá trên không gian mạng.",
+    ),
+    Article(
+        id="thoi-tiet",
+        title="Thời tiết",
+        date="2025-10-01",
+        source="kttv.gov.vn",
+        text="Miền Bắc đón đợt không khí lạnh mạnh. Nhiệt độ thấp nhất 12 độ C ở vùng núi.",
+    ),
+    Article(
+        id="bong-da",
+        title="Bóng đá",
+        date="2024-05-02",
+        source="thethao.vn",
+        text="Đội tuyển Việt Nam thắng 2-0 trên sân Mỹ Đình. Hai bàn thắng đến trong hiệp hai.",
+    ),
 ]
 
 
@@ -45,14 +59,19 @@ def test_add_then_search_each_mode(index):
     assert hit.article_id == "an-ninh"
     assert hit.title == "Công an tỉnh" and hit.source == "nghean.gov.vn"
     stored = index.get_article("an-ninh")
-    assert stored.text[hit.start:hit.end] == hit.text
+    assert stored.text[hit.start : hit.end] == hit.text
     assert _consistent(index)
 
 
 def test_replace_by_id_leaves_no_duplicates(index):
     old_ids = {c.id for c in index.chunks_of("thoi-tiet")}
-    result = index.add_articles([Article(id="thoi-tiet", title="Thời tiết mới",
-                                         text="Nắng nóng gay gắt ở Nghệ An, 39 độ C.")])
+    result = index.add_articles(
+        [
+            Article(
+                id="thoi-tiet", title="Thời tiết mới", text="Nắng nóng gay gắt ở Nghệ An, 39 độ C."
+            )
+        ]
+    )
     assert result[0].replaced and result[0].chunks == 1
     after = _consistent(index)
     assert not (after & old_ids)
@@ -76,8 +95,9 @@ def test_filters(index):
     assert {h.article_id for h in only} == {"bong-da"}
     src = index.search(q, top_k=5, filters=SearchFilters(sources=["kttv.gov.vn"]))
     assert {h.article_id for h in src} == {"thoi-tiet"}
-    dated = index.search(q, top_k=5, filters=SearchFilters(date_from="2025-01-01",
-                                                          date_to="2025-10-31"))
+    dated = index.search(
+        q, top_k=5, filters=SearchFilters(date_from="2025-01-01", date_to="2025-10-31")
+    )
     assert {h.article_id for h in dated} == {"thoi-tiet"}
     assert index.search(q, top_k=5, filters=SearchFilters(sources=["none"])) == []
 
@@ -90,8 +110,9 @@ def test_persistence_survives_restart(tmp_path, embedder):
         ids = _consistent(idx)
     with ArticleIndex.open(path, embedder) as idx:
         assert _consistent(idx) == ids
-        assert [(h.chunk_id, h.article_id) for h in idx.search("không khí lạnh", top_k=3)] \
-            == expected
+        assert [
+            (h.chunk_id, h.article_id) for h in idx.search("không khí lạnh", top_k=3)
+        ] == expected
         assert idx.stats().articles == 3
 
 
@@ -199,8 +220,9 @@ def test_a_write_is_found_by_keywords_at_once_without_a_rebuild(tmp_path, embedd
         assert idx._keywords is keywords  # updated, not replaced
         assert idx.search("không khí lạnh", top_k=1, mode="bm25")[0].article_id == "thoi-tiet"
         assert idx.delete_article("thoi-tiet")
-        assert all(h.article_id != "thoi-tiet"
-                   for h in idx.search("không khí lạnh", top_k=3, mode="bm25"))
+        assert all(
+            h.article_id != "thoi-tiet" for h in idx.search("không khí lạnh", top_k=3, mode="bm25")
+        )
         _consistent(idx)
 
 

@@ -15,14 +15,26 @@ from index.documents import Article
 from index.engine import ArticleIndex
 
 ARTICLES = [
-    Article(id="an-ninh", text="Bí thư Tỉnh ủy yêu cầu Công an tỉnh chủ động nắm chắc tình "
-            "hình. Công an cần đấu tranh làm thất bại mọi âm mưu chống phá trên không gian mạng."),
-    Article(id="thoi-tiet", text="Miền Bắc đón đợt không khí lạnh mạnh. Nhiệt độ thấp nhất "
-            "12 độ C ở vùng núi, người dân cần giữ ấm."),
-    Article(id="bong-da", text="Đội tuyển Việt Nam thắng 2-0 trên sân Mỹ Đình. Hai bàn thắng "
-            "đến trong hiệp hai, người hâm mộ ăn mừng."),
-    Article(id="kinh-te", text="Giá vàng trong nước tăng mạnh. Người dân xếp hàng mua vàng "
-            "miếng, ngân hàng nhà nước tăng cường kiểm tra thị trường."),
+    Article(
+        id="an-ninh",
+        text="Bí thư Tỉnh ủy yêu cầu Công an tỉnh chủ động nắm chắc tình "
+        "hình. Công an cần đấu tranh làm thất bại mọi âm mưu chống phá trên không gian mạng.",
+    ),
+    Article(
+        id="thoi-tiet",
+        text="Miền Bắc đón đợt không khí lạnh mạnh. Nhiệt độ thấp nhất "
+        "12 độ C ở vùng núi, người dân cần giữ ấm.",
+    ),
+    Article(
+        id="bong-da",
+        text="Đội tuyển Việt Nam thắng 2-0 trên sân Mỹ Đình. Hai bàn thắng "
+        "đến trong hiệp hai, người hâm mộ ăn mừng.",
+    ),
+    Article(
+        id="kinh-te",
+        text="Giá vàng trong nước tăng mạnh. Người dân xếp hàng mua vàng "
+        "miếng, ngân hàng nhà nước tăng cường kiểm tra thị trường.",
+    ),
 ]
 # Each names one article's words while meaning another's, so BM25 and e5 disagree.
 QUERIES = ["người dân rét buốt cần làm gì", "an ninh mạng trên sân", "thị trường vàng miếng"]

@@ -10,16 +10,27 @@ from index.engine import ArticleIndex
 from models.vietnamese import strip_diacritics
 
 ARTICLES = [
-    Article(id="an-ninh", title="Công an tỉnh",
-            text="Bí thư Tỉnh ủy yêu cầu Công an tỉnh chủ động nắm chắc tình hình. "
-                 "Công an cần đấu tranh làm thất bại mọi âm mưu chống phá trên không gian mạng."),
-    Article(id="thoi-tiet", title="Thời tiết",
-            text="Miền Bắc đón đợt không khí lạnh mạnh. Nhiệt độ thấp nhất 12 độ C ở vùng núi."),
-    Article(id="bong-da", title="Bóng đá",
-            text="Đội tuyển Việt Nam thắng 2-0 trên sân Mỹ Đình. "
-                 "Hai bàn thắng đến trong hiệp hai."),
-    Article(id="giao-duc", title="Giáo dục",
-            text="Bộ Giáo dục công bố phương án thi tốt nghiệp. Thí sinh thi bốn môn."),
+    Article(
+        id="an-ninh",
+        title="Công an tỉnh",
+        text="Bí thư Tỉnh ủy yêu cầu Công an tỉnh chủ động nắm chắc tình hình. "
+        "Công an cần đấu tranh làm thất bại mọi âm mưu chống phá trên không gian mạng.",
+    ),
+    Article(
+        id="thoi-tiet",
+        title="Thời tiết",
+        text="Miền Bắc đón đợt không khí lạnh mạnh. Nhiệt độ thấp nhất 12 độ C ở vùng núi.",
+    ),
+    Article(
+        id="bong-da",
+        title="Bóng đá",
+        text="Đội tuyển Việt Nam thắng 2-0 trên sân Mỹ Đình. Hai bàn thắng đến trong hiệp hai.",
+    ),
+    Article(
+        id="giao-duc",
+        title="Giáo dục",
+        text="Bộ Giáo dục công bố phương án thi tốt nghiệp. Thí sinh thi bốn môn.",
+    ),
 ]
 QUESTIONS = [
     ("Bí thư Tỉnh ủy yêu cầu Công an tỉnh làm gì?", "an-ninh"),
@@ -54,8 +65,7 @@ def test_nfd_questions_rank_exactly_like_nfc(index):
 def test_dense_only_unaccented_search_uses_the_restored_question(index):
     question = "bi thu tinh uy yeu cau cong an tinh lam gi"
     restored = index.search(question, top_k=1, mode="dense")[0]
-    accented = index.search("bí thư tỉnh ủy yêu cầu công an tỉnh làm gì", top_k=1,
-                            mode="dense")[0]
+    accented = index.search("bí thư tỉnh ủy yêu cầu công an tỉnh làm gì", top_k=1, mode="dense")[0]
     assert restored.chunk_id == accented.chunk_id
     assert restored.score == pytest.approx(accented.score, abs=0.02)
 

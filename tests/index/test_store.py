@@ -40,11 +40,13 @@ def test_failed_transaction_rolls_back(tmp_path):
 
 def test_filters_and_paging(tmp_path):
     store = ArticleStore(tmp_path / "s.db")
-    store.replace_articles([
-        _article("a", 1, "x", "2025-01-01"),
-        _article("b", 2, "y", "2025-06-01"),
-        _article("c", 1, "x", "2024-01-01"),
-    ])
+    store.replace_articles(
+        [
+            _article("a", 1, "x", "2025-01-01"),
+            _article("b", 2, "y", "2025-06-01"),
+            _article("c", 1, "x", "2024-01-01"),
+        ]
+    )
     assert len(store.chunk_ids_matching(sources=["x"])) == 2
     assert len(store.chunk_ids_matching(date_from="2025-01-01")) == 3
     assert len(store.chunk_ids_matching(article_ids=["b"], date_to="2025-12-31")) == 2

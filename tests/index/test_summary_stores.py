@@ -43,8 +43,9 @@ def stores(request, tmp_path):
 
 def _put(articles, *items: tuple[str, str], date: str | None = "2025-01-02", source="a.vn"):
     new = [
-        NewArticle(i, f"Tiêu đề {i}", text, date, source, None, None,
-                   [NewChunk(0, 0, len(text), text)])
+        NewArticle(
+            i, f"Tiêu đề {i}", text, date, source, None, None, [NewChunk(0, 0, len(text), text)]
+        )
         for i, text in items
     ]
     ids = [articles.reserve_chunk_ids(1) for _ in new]
@@ -98,8 +99,7 @@ def test_release_stale_requeue_and_window(stores):
     assert summaries.requeue("stale") == 1 and summaries.requeue("failed") == 0
     (job,) = summaries.claim(5)  # the requeued one, its claim cleared
     assert (job.article_id, job.revision) == ("b1", 2)
-    window = summaries.window(date_from="2025-01-01", date_to="2025-01-02", sources=None,
-                              limit=10)
+    window = summaries.window(date_from="2025-01-01", date_to="2025-01-02", sources=None, limit=10)
     assert [(a.id, s.status if s else None) for a, s in window] == [("b1", "pending")]
     everything = summaries.window(date_from=None, date_to=None, sources=["a.vn"], limit=10)
     assert [a.id for a, _ in everything] == ["b3", "b1"]  # undated: the day it was stored

@@ -37,8 +37,9 @@ def test_a_releasing_thread_cannot_jump_the_queue():
     lock = FairLock()
     served: list[str] = []
     lock.acquire()
-    waiting = threading.Thread(target=lambda: (lock.acquire(), served.append("reader"),
-                                               lock.release()))
+    waiting = threading.Thread(
+        target=lambda: (lock.acquire(), served.append("reader"), lock.release())
+    )
     waiting.start()
     while lock._next_ticket != 2:
         threading.Event().wait(0.001)

@@ -181,7 +181,10 @@ def test_unsafe_archives_are_refused(tiny_seq2seq_dir: Path, tmp_path: Path):
     damaged.write_bytes(b"PK\x03\x04 not really a zip")
     models = tmp_path / "models"
     for archive, reason in [
-        (escaping, "outside"), (linked, "link"), (absolute, "outside"), (damaged, "readable")
+        (escaping, "outside"),
+        (linked, "link"),
+        (absolute, "outside"),
+        (damaged, "readable"),
     ]:
         with pytest.raises(IncompleteCheckpointError, match=reason):
             import_checkpoint(archive, models)

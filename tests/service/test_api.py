@@ -16,9 +16,7 @@ from service.api.app import create_app
 
 SEED = Path(__file__).resolve().parents[2] / "seeds" / "nghean-cong-an-2025-11-27.txt"
 QUESTION = "Bí thư Tỉnh ủy yêu cầu Công an tỉnh làm gì?"
-RESULT_KEYS = {
-    "article_id", "chunk_id", "title", "text", "score", "start", "end", "date", "source"
-}
+RESULT_KEYS = {"article_id", "chunk_id", "title", "text", "score", "start", "end", "date", "source"}
 VIETNAMESE = re.compile(r"[ăâđêôơưạảấầẩẫậắằẳẵặẹẻẽếềểễệỉịọỏốồổỗộớờởỡợụủứừửữựỳỵỷỹ]", re.I)
 
 
@@ -73,8 +71,16 @@ def test_list_and_get(seeded, seed_article):
     assert page["total"] == 1 and page["offset"] == 0 and page["limit"] == 20
     (meta,) = page["articles"]
     assert set(meta) == {
-        "id", "title", "date", "source", "url", "author", "chunks", "created_at",
-        "summary_status", "summary",
+        "id",
+        "title",
+        "date",
+        "source",
+        "url",
+        "author",
+        "chunks",
+        "created_at",
+        "summary_status",
+        "summary",
     }
     assert meta["summary_status"] in ("pending", "ready")
     assert meta["date"] == "2025-11-27"
@@ -445,6 +451,7 @@ def test_engine_errors_map_to_status_codes(make_runtime):
         response = client.get("/test/bad-article")
         assert response.status_code == 422
         assert error_of(response) == {
-            "code": "invalid_article", "message": "x.jsonl:3: field 'text' is empty",
+            "code": "invalid_article",
+            "message": "x.jsonl:3: field 'text' is empty",
             "type": "invalid_request_error",
         }

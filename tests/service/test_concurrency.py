@@ -133,8 +133,11 @@ def test_a_search_runs_while_asks_and_an_ingest_fill_their_lanes(make_runtime, m
         wait_until(lambda: GATE.running_counts()["interactive"] >= 1, "the search to run")
         yields = GATE.yields
         ingest: dict = {}
-        writer = threading.Thread(target=lambda: ingest.update(
-            response=client.post("/v1/articles", json={"articles": articles[1:]})))
+        writer = threading.Thread(
+            target=lambda: ingest.update(
+                response=client.post("/v1/articles", json={"articles": articles[1:]})
+            )
+        )
         writer.start()
         try:
             wait_until(lambda: GATE.yields > yields, "the ingest to yield to the search")

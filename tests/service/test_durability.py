@@ -105,9 +105,7 @@ def test_sigkill_mid_ingest_loses_nothing_acknowledged(restarted):
         for article in articles:
             response = http.get(f"/v1/articles/{article['id']}")
             assert response.status_code in (200, 404), response.text
-            (present if response.status_code == 200 else absent).append(
-                (article, response.json())
-            )
+            (present if response.status_code == 200 else absent).append((article, response.json()))
         lost = acked - {a["id"] for a, _ in present}
         assert not lost, f"acknowledged with 201 but lost: {sorted(lost)[:5]}"
         for article, stored in present:
@@ -115,21 +113,32 @@ def test_sigkill_mid_ingest_loses_nothing_acknowledged(restarted):
             ids = {"article_ids": [article["id"]]}
             # Every chunk is in FAISS (dense) and in BM25, and the article wins its tag.
             for mode in ("dense", "bm25"):
-                hits = http.post("/v1/search", json={
-                    "query": article["tag"], "mode": mode, "top_k": 50, "filters": ids,
-                }).json()["results"]
+                hits = http.post(
+                    "/v1/search",
+                    json={
+                        "query": article["tag"],
+                        "mode": mode,
+                        "top_k": 50,
+                        "filters": ids,
+                    },
+                ).json()["results"]
                 assert len(hits) == stored["chunks"], (article["id"], mode, hits)
-            top = http.post("/v1/search", json={
-                "query": article["tag"], "mode": "bm25", "top_k": 1}).json()
+            top = http.post(
+                "/v1/search", json={"query": article["tag"], "mode": "bm25", "top_k": 1}
+            ).json()
             assert top["results"][0]["article_id"] == article["id"]
         health = http.get("/healthz").json()["index"]
     assert health["articles"] == len(present)
     assert not list((server.data_dir / "index").glob(".*.tmp"))
     log = server.log()
     assert "Traceback" not in log and '"level": "error"' not in log
-    repairs = [json.loads(line)["message"] for line in log.splitlines()
-               if line.startswith("{") and '"logger": "index.engine"' in line
-               and '"level": "warning"' in line]
+    repairs = [
+        json.loads(line)["message"]
+        for line in log.splitlines()
+        if line.startswith("{")
+        and '"logger": "index.engine"' in line
+        and '"level": "warning"' in line
+    ]
     in_flight = len(sent) - len(acked)
     committed_unacked = len(present) - len(acked)
     print(
@@ -206,7 +215,12 @@ def run_cli(data_dir: Path, *args: str, limit_s: float = 300) -> subprocess.Comp
     env = ServerProcess(data_dir, data_dir / "unused.log").env
     return subprocess.run(
         [sys.executable, "-m", "service.cli", *args],
-        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=limit_s, check=False,
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=limit_s,
+        check=False,
     )
 
 
@@ -246,16 +260,20 @@ def test_damaged_log_after_sigkill_loses_nothing_acknowledged(tmp_path, where):
     try:
         with httpx.Client(base_url=second.url, timeout=60) as http:
             assert http.get("/healthz").json()["status"] == "ok"
-            present = {a["id"] for a in articles
-                       if http.get(f"/v1/articles/{a['id']}").status_code == 200}
-            hits = http.post("/v1/search", json={"query": articles[-1]["tag"], "mode": "bm25",
-                                                 "top_k": 1}).json()["results"]
+            present = {
+                a["id"] for a in articles if http.get(f"/v1/articles/{a['id']}").status_code == 200
+            }
+            hits = http.post(
+                "/v1/search", json={"query": articles[-1]["tag"], "mode": "bm25", "top_k": 1}
+            ).json()["results"]
             assert hits[0]["article_id"] == articles[-1]["id"]
     finally:
         second.terminate()
     assert acked - present == set(), f"acknowledged but lost: {sorted(acked - present)[:5]}"
-    print(f"\nDamaged log ({where}) after SIGKILL: {len(acked)} acknowledged, "
-          f"{len(acked & present)} present, {len(acked - present)} lost")
+    print(
+        f"\nDamaged log ({where}) after SIGKILL: {len(acked)} acknowledged, "
+        f"{len(acked & present)} present, {len(acked - present)} lost"
+    )
 
 
 def test_store_that_lost_commits_serves_read_only_and_keeps_evidence(tmp_path):
@@ -285,8 +303,9 @@ def test_store_that_lost_commits_serves_read_only_and_keeps_evidence(tmp_path):
             assert "vnqa repair" in health["problems"][0]
             refused = http.post("/v1/articles", json=synthetic_articles(1, start=9000)[0])
             assert refused.status_code == 503 and refused.json()["error"]["code"] == "read_only"
-            present = {a["id"] for a in articles
-                       if http.get(f"/v1/articles/{a['id']}").status_code == 200}
+            present = {
+                a["id"] for a in articles if http.get(f"/v1/articles/{a['id']}").status_code == 200
+            }
             assert present == early
             assert http.post("/v1/search", json={"query": "hội nghị"}).status_code == 200
     finally:
@@ -313,9 +332,11 @@ def test_store_that_lost_commits_serves_read_only_and_keeps_evidence(tmp_path):
             assert http.get("/healthz").json()["index"]["articles"] == len(articles)
     finally:
         third.terminate()
-    print(f"\nStore lost commits: {len(acked)} acknowledged, {len(present)} left in the "
-          f"store, {len(acked - present)} lost from it; vectors and log kept, read-only "
-          "until `vnqa repair`, all back after re-sending")
+    print(
+        f"\nStore lost commits: {len(acked)} acknowledged, {len(present)} left in the "
+        f"store, {len(acked - present)} lost from it; vectors and log kept, read-only "
+        "until `vnqa repair`, all back after re-sending"
+    )
 
 
 def test_corrupt_store_at_start_is_one_line_then_repair(tmp_path):
@@ -326,8 +347,9 @@ def test_corrupt_store_at_start_is_one_line_then_repair(tmp_path):
         result = run_cli(data, *command)
         assert result.returncode == 1, result.stdout + result.stderr
         # `serve` logs JSON lines (VNQA_LOG_FORMAT=json) before it opens the index.
-        lines = [line for line in result.stderr.splitlines()
-                 if line.strip() and not line.startswith("{")]
+        lines = [
+            line for line in result.stderr.splitlines() if line.strip() and not line.startswith("{")
+        ]
         assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
         assert "store.sqlite3 is damaged" in lines[0] and "vnqa repair" in lines[0]
     repaired = run_cli(data, "repair")

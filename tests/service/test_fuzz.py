@@ -83,12 +83,15 @@ def fuzz(api_schema, mode: GenerationMode) -> tuple[Counter, Counter, list[str]]
     return calls, statuses, failures
 
 
-@pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE],
-                         ids=["valid-input", "invalid-input"])
+@pytest.mark.parametrize(
+    "mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE], ids=["valid-input", "invalid-input"]
+)
 def test_every_operation_conforms_and_never_5xx(api_schema, mode):
     calls, statuses, failures = fuzz(api_schema, mode)
-    print(f"\nschemathesis {mode.value}: {sum(calls.values())} requests over "
-          f"{len(calls)} operations, statuses {dict(sorted(statuses.items()))}")
+    print(
+        f"\nschemathesis {mode.value}: {sum(calls.values())} requests over "
+        f"{len(calls)} operations, statuses {dict(sorted(statuses.items()))}"
+    )
     assert not failures, "\n\n".join(failures)
     assert not [s for s in statuses if s >= 500]
     # Every operation with inputs that can be made invalid was exercised.
@@ -100,10 +103,30 @@ def test_every_operation_conforms_and_never_5xx(api_schema, mode):
 # bidi control or the ids "." and ".."; and it never builds raw paths or upload files.
 # These draw them on purpose and send them everywhere an id or a file goes.
 
-_HOSTILE = st.sampled_from([
-    "\ud800", "\udfff", "\u202e", "\u2066", "\u061c", "\u200b", "\u200d", "\ufeff", "\x00",
-    "\x1b", "\x85", "\u2028", "/", ".", " ", "%", "?", "#", "é", "e\u0301",
-])
+_HOSTILE = st.sampled_from(
+    [
+        "\ud800",
+        "\udfff",
+        "\u202e",
+        "\u2066",
+        "\u061c",
+        "\u200b",
+        "\u200d",
+        "\ufeff",
+        "\x00",
+        "\x1b",
+        "\x85",
+        "\u2028",
+        "/",
+        ".",
+        " ",
+        "%",
+        "?",
+        "#",
+        "é",
+        "e\u0301",
+    ]
+)
 HOSTILE_IDS = st.one_of(
     st.sampled_from([".", "..", " .. ", "...", "", " "]),
     st.lists(st.one_of(_HOSTILE, st.characters()), min_size=1, max_size=12).map("".join),
@@ -133,9 +156,14 @@ def _path(article_id: str) -> str:
 
 
 def _fuzz_settings(examples: int):
-    return settings(max_examples=examples, deadline=None, derandomize=True, database=None,
-                    suppress_health_check=list(HealthCheck), phases=[Phase.explicit,
-                                                                     Phase.generate])
+    return settings(
+        max_examples=examples,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+        phases=[Phase.explicit, Phase.generate],
+    )
 
 
 def test_hostile_ids_are_stored_exactly_or_refused_never_a_5xx(client):
@@ -156,8 +184,9 @@ def test_hostile_ids_are_stored_exactly_or_refused_never_a_5xx(client):
             _post(client, "/v1/summarize", {"article_id": article_id}),
             client.get(_path(article_id)),
             client.delete(_path(article_id)),
-            client.get("/v1/articles/" + quote(article_id.encode("utf-8", "surrogatepass"),
-                                               safe="/.")),
+            client.get(
+                "/v1/articles/" + quote(article_id.encode("utf-8", "surrogatepass"), safe="/.")
+            ),
         ]
         assert all(p.status_code < 500 for p in probes), [(p.status_code, p.text) for p in probes]
         # 307/405: an empty id leaves "/v1/articles/", which redirects or has no DELETE.
@@ -167,15 +196,21 @@ def test_hostile_ids_are_stored_exactly_or_refused_never_a_5xx(client):
 
 
 def test_hostile_json_uploads_are_refused_never_a_5xx(client):
-    @given(depth=st.integers(1, 200_000), digits=st.integers(1, 10_000),
-           suffix=st.sampled_from([".json", ".jsonl"]))
+    @given(
+        depth=st.integers(1, 200_000),
+        digits=st.integers(1, 10_000),
+        suffix=st.sampled_from([".json", ".jsonl"]),
+    )
     @_fuzz_settings(max(2 * EXAMPLES, 20))
     def run(depth: int, digits: int, suffix: str) -> None:
-        for body in (b"[" * depth + b"]" * depth,
-                     b'{"text": "S\\u1ed1 d\\u00e0i.", "n": ' + b"7" * digits + b"}",
-                     b'{"text": "x.", "id": ' + b"7" * digits + b"}"):
-            response = client.post("/v1/articles/upload",
-                                   files={"file": (f"f{suffix}", body + b"\n", "text/plain")})
+        for body in (
+            b"[" * depth + b"]" * depth,
+            b'{"text": "S\\u1ed1 d\\u00e0i.", "n": ' + b"7" * digits + b"}",
+            b'{"text": "x.", "id": ' + b"7" * digits + b"}",
+        ):
+            response = client.post(
+                "/v1/articles/upload", files={"file": (f"f{suffix}", body + b"\n", "text/plain")}
+            )
             assert response.status_code in (201, 422), response.text
             if response.status_code == 201:
                 for stored in response.json()["articles"]:

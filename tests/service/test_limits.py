@@ -64,25 +64,46 @@ def assert_limit(response, status: int, setting: str, value: int) -> None:
 
 def test_every_limit_is_named_with_its_value(limited):
     long_text = "Hà Nội mùa thu. " * 120  # 1920 characters
-    assert_limit(limited.post("/v1/articles", content=b"x" * 5000,
-                              headers={"Content-Type": "application/json"}),
-                 413, "VNQA_MAX_BODY_BYTES", 4096)
-    assert_limit(limited.post("/v1/articles", json={"text": long_text}),
-                 422, "VNQA_MAX_TEXT_CHARS", 1500)
+    assert_limit(
+        limited.post(
+            "/v1/articles", content=b"x" * 5000, headers={"Content-Type": "application/json"}
+        ),
+        413,
+        "VNQA_MAX_BODY_BYTES",
+        4096,
+    )
+    assert_limit(
+        limited.post("/v1/articles", json={"text": long_text}), 422, "VNQA_MAX_TEXT_CHARS", 1500
+    )
     batch = {"articles": [{"text": f"Bài số {i}."} for i in range(4)]}
     assert_limit(limited.post("/v1/articles", json=batch), 422, "VNQA_MAX_BATCH_ARTICLES", 3)
-    assert_limit(limited.post("/v1/ask", json={"question": "Câu hỏi " * 20}),
-                 422, "VNQA_MAX_QUESTION_CHARS", 80)
-    assert_limit(limited.post("/v1/search", json={"query": "tìm " * 30}),
-                 422, "VNQA_MAX_QUESTION_CHARS", 80)
-    assert_limit(limited.post("/v1/search", json={"query": "ma túy", "top_k": 5}),
-                 422, "VNQA_MAX_TOP_K", 4)
-    assert_limit(limited.post("/v1/ask", json={"question": QUESTION, "max_words": 41}),
-                 422, "VNQA_MAX_SUMMARY_WORDS", 40)
-    assert_limit(limited.post("/v1/summarize", json={"text": "Một câu. Hai câu.", "max_words": 41}),
-                 422, "VNQA_MAX_SUMMARY_WORDS", 40)
-    assert_limit(limited.post("/v1/summarize", json={"text": long_text}),
-                 422, "VNQA_MAX_TEXT_CHARS", 1500)
+    assert_limit(
+        limited.post("/v1/ask", json={"question": "Câu hỏi " * 20}),
+        422,
+        "VNQA_MAX_QUESTION_CHARS",
+        80,
+    )
+    assert_limit(
+        limited.post("/v1/search", json={"query": "tìm " * 30}), 422, "VNQA_MAX_QUESTION_CHARS", 80
+    )
+    assert_limit(
+        limited.post("/v1/search", json={"query": "ma túy", "top_k": 5}), 422, "VNQA_MAX_TOP_K", 4
+    )
+    assert_limit(
+        limited.post("/v1/ask", json={"question": QUESTION, "max_words": 41}),
+        422,
+        "VNQA_MAX_SUMMARY_WORDS",
+        40,
+    )
+    assert_limit(
+        limited.post("/v1/summarize", json={"text": "Một câu. Hai câu.", "max_words": 41}),
+        422,
+        "VNQA_MAX_SUMMARY_WORDS",
+        40,
+    )
+    assert_limit(
+        limited.post("/v1/summarize", json={"text": long_text}), 422, "VNQA_MAX_TEXT_CHARS", 1500
+    )
 
 
 def test_limits_at_the_boundary_are_accepted(limited):
@@ -94,8 +115,9 @@ def test_limits_at_the_boundary_are_accepted(limited):
 def test_body_that_is_not_utf8_is_a_400_that_says_so(limited):
     article = {"id": "cp1258", "text": "Hà Nội mùa thu."}
     latin = json.dumps(article, ensure_ascii=False).encode("cp1258", errors="replace")
-    response = limited.post("/v1/articles", content=latin,
-                            headers={"Content-Type": "application/json"})
+    response = limited.post(
+        "/v1/articles", content=latin, headers={"Content-Type": "application/json"}
+    )
     assert response.status_code == 400
     error = error_of(response)
     assert error["code"] == "invalid_encoding" and "UTF-8" in error["message"]
@@ -110,8 +132,9 @@ def test_html_articles_keep_their_text(limited):
         "<h1>Không khí lạnh</h1><p>Miền Bắc đón <b>đợt không khí lạnh</b> mạnh &amp; rét "
         "đậm.</p><script>alert('x')</script><p>Nhiệt độ thấp nhất 12&nbsp;độ C.</p></body></html>"
     )
-    response = limited.post("/v1/articles", json={"id": "html-1", "text": html,
-                                                   "title": "<i>Rét đậm</i>"})
+    response = limited.post(
+        "/v1/articles", json={"id": "html-1", "text": html, "title": "<i>Rét đậm</i>"}
+    )
     assert response.status_code == 201, response.text
     stored = limited.get("/v1/articles/html-1").json()
     assert "<" not in stored["text"] and "alert" not in stored["text"]
@@ -119,8 +142,10 @@ def test_html_articles_keep_their_text(limited):
     assert "Miền Bắc đón đợt không khí lạnh mạnh & rét đậm." in stored["text"]
     assert "Không khí lạnh\n\nMiền Bắc" in stored["text"]  # blocks become paragraphs
     assert stored["title"] == "Rét đậm"
-    hits = limited.post("/v1/search", json={"query": "không khí lạnh rét đậm",
-                                            "filters": {"article_ids": ["html-1"]}}).json()
+    hits = limited.post(
+        "/v1/search",
+        json={"query": "không khí lạnh rét đậm", "filters": {"article_ids": ["html-1"]}},
+    ).json()
     assert hits["results"] and "<" not in hits["results"][0]["text"]
     # Prose with angle brackets is not HTML.
     plain = limited.post("/v1/articles", json={"id": "lt-1", "text": "Nếu x < 5 và y > 3 thì."})
@@ -156,8 +181,9 @@ def test_control_characters_are_stripped(limited):
     assert limited.get("/v1/articles/ctl-1").json()["text"] == "Hà Nội đón khách quốc tế."
     # A lone surrogate (valid JSON, not encodable as UTF-8) is dropped, not a 500.
     raw = b'{"id": "ctl-2", "text": "H\\u00e0 N\\u1ed9i \\ud800m\\u00f9a thu."}'
-    response = limited.post("/v1/articles", content=raw,
-                            headers={"Content-Type": "application/json"})
+    response = limited.post(
+        "/v1/articles", content=raw, headers={"Content-Type": "application/json"}
+    )
     assert response.status_code == 201, response.text
     assert limited.get("/v1/articles/ctl-2").json()["text"] == "Hà Nội mùa thu."
 
@@ -180,8 +206,9 @@ def test_nfd_and_nfc_search_the_same(limited):
     assert limited.post("/v1/articles", json={"id": "nfd-1", "text": text_nfd}).status_code == 201
     stored = limited.get("/v1/articles/nfd-1").json()["text"]
     assert stored == unicodedata.normalize("NFC", text_nfd)
-    hits = limited.post("/v1/search", json={"query": "tuyển việt nam thắng", "mode": "bm25",
-                                            "top_k": 1}).json()["results"]
+    hits = limited.post(
+        "/v1/search", json={"query": "tuyển việt nam thắng", "mode": "bm25", "top_k": 1}
+    ).json()["results"]
     assert hits[0]["article_id"] == "nfd-1"
 
 
@@ -189,21 +216,36 @@ def test_rejected_requests_change_nothing(limited):
     before = snapshot(limited)
     assert before["articles"]
     rejected = [
-        limited.post("/v1/articles", json={"articles": [
-            {"id": "ok-1", "text": "Bài hợp lệ thứ nhất."},
-            {"id": "bad-date", "text": "Bài có ngày sai.", "date": "31/02/2025"},
-        ]}),
-        limited.post("/v1/articles", json={"articles": [{"id": f"b{i}", "text": "Bài."}
-                                                        for i in range(4)]}),
+        limited.post(
+            "/v1/articles",
+            json={
+                "articles": [
+                    {"id": "ok-1", "text": "Bài hợp lệ thứ nhất."},
+                    {"id": "bad-date", "text": "Bài có ngày sai.", "date": "31/02/2025"},
+                ]
+            },
+        ),
+        limited.post(
+            "/v1/articles", json={"articles": [{"id": f"b{i}", "text": "Bài."} for i in range(4)]}
+        ),
         limited.post("/v1/articles", json={"id": "too-long", "text": "Rất dài. " * 300}),
         limited.post("/v1/articles", json={"id": "empty-html", "text": "<p>\u200b</p>"}),
-        limited.post("/v1/articles", content=b'{"id": "enc", "text": "\xff\xfe"}',
-                     headers={"Content-Type": "application/json"}),
-        limited.post("/v1/articles", content=b"{" + b" " * 5000 + b"}",
-                     headers={"Content-Type": "application/json"}),
+        limited.post(
+            "/v1/articles",
+            content=b'{"id": "enc", "text": "\xff\xfe"}',
+            headers={"Content-Type": "application/json"},
+        ),
+        limited.post(
+            "/v1/articles",
+            content=b"{" + b" " * 5000 + b"}",
+            headers={"Content-Type": "application/json"},
+        ),
         limited.post("/v1/articles", json={"id": "a/b", "text": "Mã có gạch chéo."}),
-        limited.post("/v1/articles", content=b'{"id": "trunc", "text": "thi',
-                     headers={"Content-Type": "application/json"}),
+        limited.post(
+            "/v1/articles",
+            content=b'{"id": "trunc", "text": "thi',
+            headers={"Content-Type": "application/json"},
+        ),
         limited.delete("/v1/articles/khong-co-bai-nay"),
     ]
     assert [r.status_code for r in rejected] == [422, 422, 422, 422, 400, 413, 422, 422, 404]

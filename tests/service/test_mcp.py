@@ -109,9 +109,7 @@ def test_http_transport_at_mcp(live_server) -> None:  # noqa: F811
             )
             assert len(answer["passages"]) == 3 and answer["summary"]["text"]
             # The limits are the HTTP API's (service/limits.py): VNQA_MAX_SUMMARY_WORDS.
-            too_long = await client.call_tool(
-                "summarize", {"article_id": "x", "max_words": 1000}
-            )
+            too_long = await client.call_tool("summarize", {"article_id": "x", "max_words": 1000})
             assert too_long.is_error and "VNQA_MAX_SUMMARY_WORDS" in too_long.content[0].text
 
     anyio.run(session)

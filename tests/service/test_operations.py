@@ -61,14 +61,20 @@ def test_metrics_cover_requests_index_and_models(client):
         if line and not line.startswith("#")
     }
     assert samples['vnqa_http_requests_total{method="POST",route="/v1/search",status="200"}'] >= 1
-    assert samples[
-        'vnqa_http_requests_total{method="GET",route="/v1/articles/{article_id}",status="404"}'
-    ] >= 1
+    assert (
+        samples[
+            'vnqa_http_requests_total{method="GET",route="/v1/articles/{article_id}",status="404"}'
+        ]
+        >= 1
+    )
     assert samples['vnqa_http_request_duration_seconds_count{method="POST",route="/v1/ask"}'] >= 1
     assert samples["vnqa_index_articles"] == 3
     assert samples["vnqa_index_chunks"] >= 3
-    for model, operation in [("embedder", "embed_queries"), ("embedder", "embed_passages"),
-                             ("summarizer", "summarize")]:
+    for model, operation in [
+        ("embedder", "embed_queries"),
+        ("embedder", "embed_passages"),
+        ("summarizer", "summarize"),
+    ]:
         key = f'vnqa_model_seconds_count{{model="{model}",operation="{operation}"}}'
         assert samples[key] >= 1, key
     for operation in ("search", "answer", "add_articles"):

@@ -53,8 +53,11 @@ def test_read_key_reads_but_cannot_write(keyed):
     assert keyed.get("/v1/articles", headers=bearer(READER)).status_code == 200
     search = keyed.post("/v1/search", json={"query": "lạnh"}, headers=bearer(READER))
     assert search.status_code == 200
-    for method, path in [("POST", "/v1/articles"), ("DELETE", "/v1/articles/auth-1"),
-                         ("POST", "/v1/articles/upload")]:
+    for method, path in [
+        ("POST", "/v1/articles"),
+        ("DELETE", "/v1/articles/auth-1"),
+        ("POST", "/v1/articles/upload"),
+    ]:
         response = keyed.request(method, path, json=ARTICLE, headers=bearer(READER))
         assert response.status_code == 403, (method, path)
         error = response.json()["error"]
@@ -122,7 +125,8 @@ def test_no_keys_means_open(make_runtime):
 
 def test_key_configuration_is_checked_without_echoing_keys():
     assert parse_api_keys("abcdefgh:write, ijklmnop:READ") == {
-        "abcdefgh": "write", "ijklmnop": "read"
+        "abcdefgh": "write",
+        "ijklmnop": "read",
     }
     assert parse_api_keys(None) == {}
     for bad in ("abcdefgh", "abcdefgh:admin", "short:read"):
@@ -158,9 +162,7 @@ def test_cors_is_off_unless_origins_are_set(make_runtime):
         plain = client.get("/healthz", headers={"Origin": "https://toasoan.example"})
         assert "access-control-allow-origin" not in plain.headers
 
-    runtime = make_runtime(
-        cors_origins="https://toasoan.example", api_keys=f"{READER}:read"
-    )
+    runtime = make_runtime(cors_origins="https://toasoan.example", api_keys=f"{READER}:read")
     with TestClient(create_app(runtime=runtime)) as client:
         response = client.options("/v1/search", headers=preflight)
         assert response.status_code == 200  # a preflight carries no key
@@ -181,5 +183,6 @@ def test_a_root_path_prefix_does_not_open_a_hole(make_runtime):
     with TestClient(create_app(runtime=runtime), root_path="/api") as client:
         assert client.get("/api/v1/articles").status_code == 401
         assert client.get("/api/v1/articles", headers=bearer(READER)).status_code == 200
-        assert client.post("/api/v1/articles", json=ARTICLE,
-                           headers=bearer(READER)).status_code == 403
+        assert (
+            client.post("/api/v1/articles", json=ARTICLE, headers=bearer(READER)).status_code == 403
+        )

@@ -20,7 +20,6 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 DRIVER = shutil.which("chromedriver")
 
 
-
 @pytest.fixture(autouse=True)
 def _needs_chromium() -> None:
     if not (CHROMIUM and DRIVER):

@@ -114,14 +114,14 @@ async def list_articles(
     stored = await run_in_threadpool(summaries.summaries, [a.id for a in page])
     return ArticleList(
         articles=[ArticleMeta.from_stored(a, stored.get(a.id)) for a in page],
-        total=total, offset=offset, limit=limit,
+        total=total,
+        offset=offset,
+        limit=limit,
     )
 
 
 @router.get("/{article_id}", response_model=ArticleDetail, summary="Một bài báo")
-async def get_article(
-    article_id: str, index: IndexDep, summaries: SummariesDep
-) -> ArticleDetail:
+async def get_article(article_id: str, index: IndexDep, summaries: SummariesDep) -> ArticleDetail:
     """A stored article including its text and stored summary; 404 if unknown."""
     article = await run_in_threadpool(index.get_article, article_id)
     if article is None:
