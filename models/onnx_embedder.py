@@ -222,8 +222,9 @@ class OnnxEmbedder:
     """An ONNX Runtime sentence embedder with the :class:`models.embeddings.Embedder` interface.
 
     ``embed_queries`` and ``embed_passages`` return float32 ``(n, dimension)`` L2-normalized
-    rows in input order. Texts are sorted by length and batched by a token budget, so
-    little time goes to padding. Inputs are truncated to ``max_seq_length`` tokens.
+    rows in input order. Texts are sorted by length and cut into batches where padding
+    is least (:func:`length_batches`, within a token budget). Inputs are truncated to
+    ``max_seq_length`` tokens.
 
     Each forward pass runs on one thread and batches run ``parallel`` at a time (ONNX
     Runtime releases the GIL): a query never waits on a thread pool's wake-up, and
