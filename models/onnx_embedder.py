@@ -182,6 +182,39 @@ def _max_seq_length(folder: Path) -> int:
         return 512
 
 
+def token_batches(lengths: Sequence[int], max_batch: int, parallel: int = 1) -> list[list[int]]:
+    """Indices of texts with token counts ``lengths``, grouped into forward passes.
+
+    Longest first; a batch holds at most ``max_batch`` texts and about
+    ``_TOKENS_PER_BATCH`` padded tokens. A request that fits in fewer than ``parallel``
+    batches (a question's few dozen sentences) is cut into ``parallel`` batches of
+    about equal padded tokens instead, so that each core runs one of them.
+    """
+    order = sorted(range(len(lengths)), key=lambda i: lengths[i], reverse=True)
+    batches: list[list[int]] = []
+    start = 0
+    while start < len(order):
+        longest = max(lengths[order[start]], 1)
+        size = max(1, min(max_batch, _TOKENS_PER_BATCH // longest))
+        batches.append(order[start : start + size])
+        start += size
+    ways = min(parallel, len(order))
+    if len(batches) >= ways:
+        return batches
+    # Padded cost of a batch: its count times its longest (the first, in this order).
+    total = sum(max(lengths[i], 1) for i in order)
+    batches, current, spent = [], [], 0
+    for i in order:
+        current.append(i)
+        spent += max(lengths[i], 1)
+        if len(batches) < ways - 1 and spent >= total * (len(batches) + 1) / ways:
+            batches.append(current)
+            current = []
+    if current:
+        batches.append(current)
+    return batches
+
+
 class OnnxEmbedder:
     """An ONNX Runtime sentence embedder with the :class:`models.embeddings.Embedder` interface.
 
@@ -268,14 +301,7 @@ class OnnxEmbedder:
             return np.zeros((0, self.dimension), dtype=np.float32)
         with self._tokenize_lock:
             encodings = self._tokenizer.encode_batch([prefix + t for t in texts])
-        # Longest first; a batch holds up to _TOKENS_PER_BATCH padded tokens.
-        order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids), reverse=True)
-        batches, start = [], 0
-        while start < len(order):
-            longest = len(encodings[order[start]].ids)
-            size = max(1, min(max_batch, _TOKENS_PER_BATCH // max(longest, 1)))
-            batches.append(order[start : start + size])
-            start += size
+        batches = token_batches([len(e.ids) for e in encodings], max_batch, self.parallel)
         out = np.empty((len(texts), self.dimension), dtype=np.float32)
         cost_class = priority.current()  # pool threads act for the caller
 
@@ -287,8 +313,24 @@ class OnnxEmbedder:
             for batch in batches:
                 run(batch)
         else:
-            with ThreadPoolExecutor(min(self.parallel, len(batches))) as pool:
-                list(pool.map(run, batches))
+            # The calling thread works too: one thread fewer to start per call.
+            pending = iter(batches)
+            taking = threading.Lock()
+
+            def drain() -> None:
+                while True:
+                    with taking:
+                        batch = next(pending, None)
+                    if batch is None:
+                        return
+                    run(batch)
+
+            workers = min(self.parallel, len(batches))
+            with ThreadPoolExecutor(workers - 1) as pool:
+                helpers = [pool.submit(drain) for _ in range(workers - 1)]
+                drain()
+                for helper in helpers:
+                    helper.result()
         return out
 
     def _run(self, encodings: list) -> np.ndarray:
@@ -314,4 +356,5 @@ __all__ = [
     "backend_fingerprint",
     "build_onnx_model",
     "onnx_folder",
+    "token_batches",
 ]

