@@ -80,6 +80,11 @@ FEATURES = (
 )
 """Feature names, in column order."""
 
+DENSE_COLUMNS = np.array(
+    [name in ("dense_spread", "dense_gap", "prev_dense", "best_dense") for name in FEATURES]
+)
+"""The columns that come from the question–sentence embedding cosines."""
+
 SCORER_WEIGHTS = np.array(
     [
         +0.9444,  # dense_spread
