@@ -226,7 +226,8 @@ def _overrides(spec: str) -> dict:
         name, _, value = item.partition("=")
         if name not in fields:
             raise SystemExit(f"unknown Weights field: {name}")
-        kind = type(getattr(DEFAULT_WEIGHTS, name))
+        default = getattr(DEFAULT_WEIGHTS, name)
+        kind = int if default is None else type(default)  # an optional field is a count
         if name == "scorer":
             raise SystemExit("the scorer is learned: see bench/train_answer_scorer.py")
         out[name] = kind(float(value)) if kind is not bool else value.lower() in ("1", "true")

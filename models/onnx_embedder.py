@@ -218,6 +218,32 @@ def _max_seq_length(folder: Path) -> int:
         return 512
 
 
+def token_batches(lengths: Sequence[int], max_batch: int, parallel: int = 1) -> list[list[int]]:
+    """Indices of texts with token counts ``lengths``, grouped into forward passes.
+
+    The batches of :func:`length_batches` (least padding); but a request that fits in
+    fewer than ``parallel`` batches (a question's few dozen sentences) is cut into
+    ``parallel`` batches of about equal padded tokens instead, so that each core runs
+    one of them.
+    """
+    batches = length_batches(lengths, max_batch)
+    ways = min(parallel, len(lengths))
+    if len(batches) >= ways:
+        return batches
+    order = sorted(range(len(lengths)), key=lambda i: lengths[i], reverse=True)
+    total = sum(max(lengths[i], 1) for i in order)
+    batches, current, spent = [], [], 0
+    for i in order:
+        current.append(i)
+        spent += max(lengths[i], 1)
+        if len(batches) < ways - 1 and spent >= total * (len(batches) + 1) / ways:
+            batches.append(current)
+            current = []
+    if current:
+        batches.append(current)
+    return batches
+
+
 class OnnxEmbedder:
     """An ONNX Runtime sentence embedder with the :class:`models.embeddings.Embedder` interface.
 
@@ -305,7 +331,7 @@ class OnnxEmbedder:
             return np.zeros((0, self.dimension), dtype=np.float32)
         with self._tokenize_lock:
             encodings = self._tokenizer.encode_batch([prefix + t for t in texts])
-        batches = length_batches([len(e.ids) for e in encodings], max_batch)
+        batches = token_batches([len(e.ids) for e in encodings], max_batch, self.parallel)
         out = np.empty((len(texts), self.dimension), dtype=np.float32)
         cost_class = priority.current()  # pool threads act for the caller
 
@@ -317,8 +343,24 @@ class OnnxEmbedder:
             for batch in batches:
                 run(batch)
         else:
-            with ThreadPoolExecutor(min(self.parallel, len(batches))) as pool:
-                list(pool.map(run, batches))
+            # The calling thread works too: one thread fewer to start per call.
+            pending = iter(batches)
+            taking = threading.Lock()
+
+            def drain() -> None:
+                while True:
+                    with taking:
+                        batch = next(pending, None)
+                    if batch is None:
+                        return
+                    run(batch)
+
+            workers = min(self.parallel, len(batches))
+            with ThreadPoolExecutor(workers - 1) as pool:
+                helpers = [pool.submit(drain) for _ in range(workers - 1)]
+                drain()
+                for helper in helpers:
+                    helper.result()
         return out
 
     def _run(self, encodings: list) -> np.ndarray:
@@ -345,4 +387,5 @@ __all__ = [
     "backend_fingerprint",
     "build_onnx_model",
     "onnx_folder",
+    "token_batches",
 ]

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from models.vietnamese import split_sentences, syllables
-from service.answer_features import SCORER_WEIGHTS, features
+from service.answer_features import DENSE_COLUMNS, SCORER_WEIGHTS, features
 
 if TYPE_CHECKING:
     from index.records import SearchHit
@@ -68,6 +68,7 @@ class Weights:
     duplicate_jaccard: float = 0.6
     point_syllables: int = 30  # a list point longer than this is cut after a clause
     scorer: tuple[float, ...] | None = None  # weights over the features; None: SCORER_WEIGHTS
+    embed_top: int | None = 7  # a factoid embeds only its best this many by the other features
 
 
 DEFAULT_WEIGHTS = Weights()
@@ -175,6 +176,26 @@ def _jaccard(a: Sequence[str], b: Sequence[str]) -> float:
     return len(sa & sb) / len(sa | sb) if sa | sb else 1.0
 
 
+def _embedded(
+    question: str,
+    question_syllables: Sequence[str],
+    candidates: Sequence[Candidate],
+    scorer: np.ndarray,
+    weights: Weights,
+    is_list: bool,
+) -> list[int]:
+    """The candidates worth embedding, in order: all of them, or for a factoid with
+    ``weights.embed_top`` set, the best that many by the scorer without its embedding
+    features (embedding the sentences is nearly all of an answer's time)."""
+    top = weights.embed_top
+    if is_list or top is None or len(candidates) <= max(top, 1):
+        return list(range(len(candidates)))
+    lexical_only = np.where(DENSE_COLUMNS, 0.0, scorer)
+    flat = np.zeros(len(candidates))
+    rough = features(question, question_syllables, candidates, flat) @ lexical_only
+    return sorted(np.argsort(-rough, kind="stable")[:top].tolist())
+
+
 def compose(
     question: str,
     hits: Sequence[SearchHit],
@@ -193,9 +214,21 @@ def compose(
         return Composition([], [], [(h.start, h.end) for h in hits], is_list)
 
     query = np.asarray(embedder.embed_queries([question])[0], dtype=np.float32)
-    vectors = np.asarray(embedder.embed_passages([c.text for c in candidates]), dtype=np.float32)
     scorer = SCORER_WEIGHTS if weights.scorer is None else np.asarray(weights.scorer)
-    raw = features(question, syllables(question), candidates, vectors @ query) @ scorer
+    question_syllables = syllables(question)
+    kept = _embedded(question, question_syllables, candidates, scorer, weights, is_list)
+    vectors = np.zeros((len(candidates), len(query)), dtype=np.float32)
+    vectors[kept] = np.asarray(
+        embedder.embed_passages([candidates[i].text for i in kept]), dtype=np.float32
+    )
+    cosines = vectors @ query
+    if len(kept) < len(candidates):
+        # The sentences left out sit at the bottom of the embedding scale, out of the race.
+        dropped = np.setdiff1d(np.arange(len(candidates)), kept)
+        cosines[dropped] = cosines[kept].min()
+    raw = features(question, question_syllables, candidates, cosines) @ scorer
+    if len(kept) < len(candidates):
+        raw[dropped] = raw[kept].min() - 1.0
     if is_list:
         # A list has several answering sentences: scores spread over [0, 1], so that
         # every point close to the best qualifies (the softmax below is too peaked).

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import math
 import re
-from collections import Counter
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
+
+from models.summarization.extractive import tfidf_relevance
 
 if TYPE_CHECKING:
     from service.answer_composer import Candidate
@@ -79,6 +80,11 @@ FEATURES = (
 )
 """Feature names, in column order."""
 
+DENSE_COLUMNS = np.array(
+    [name in ("dense_spread", "dense_gap", "prev_dense", "best_dense") for name in FEATURES]
+)
+"""The columns that come from the question–sentence embedding cosines."""
+
 SCORER_WEIGHTS = np.array(
     [
         +0.9444,  # dense_spread
@@ -111,24 +117,6 @@ SCORER_WEIGHTS = np.array(
 ``bench/train_answer_scorer.py --print-weights`` (default L2 0.1)."""
 
 
-def _terms(syls: Sequence[str]) -> Counter[str]:
-    counts = Counter(syls)
-    counts.update(f"{a}_{b}" for a, b in zip(syls, syls[1:], strict=False))
-    return counts
-
-
-def _tfidf(counts: Counter[str], idf: dict[str, float]) -> dict[str, float]:
-    vec = {t: (1.0 + math.log(n)) * idf[t] for t, n in counts.items() if t in idf}
-    norm = math.sqrt(sum(v * v for v in vec.values()))
-    return {t: v / norm for t, v in vec.items()} if norm else {}
-
-
-def _dot(a: dict[str, float], b: dict[str, float]) -> float:
-    if len(a) > len(b):
-        a, b = b, a
-    return sum(v * b.get(t, 0.0) for t, v in a.items())
-
-
 def _spread(values: np.ndarray) -> np.ndarray:
     low, high = float(values.min()), float(values.max())
     return (values - low) / (high - low) if high > low else np.ones_like(values)
@@ -146,12 +134,10 @@ def _new_digits(syls: Sequence[str], asked: set[str]) -> bool:
 def lexical_scores(
     candidates: Sequence[Candidate], query_syllables: Sequence[str]
 ) -> tuple[np.ndarray, dict[str, float]]:
-    """Raw TF-IDF cosine of each candidate to the query, and the IDF (over candidates)."""
-    counts = [_terms(c.syllables) for c in candidates]
-    df = Counter(t for c in counts for t in c)
-    idf = {t: math.log(1.0 + len(candidates) / d) for t, d in df.items()}
-    query = _tfidf(_terms(query_syllables), idf)
-    return np.array([_dot(query, _tfidf(c, idf)) for c in counts]), idf
+    """Raw TF-IDF cosine of each candidate to the query, and the IDF (over candidates):
+    the extractive summarizer's :func:`~models.summarization.extractive.tfidf_relevance`."""
+    scores, idf = tfidf_relevance([c.syllables for c in candidates], query_syllables)
+    return np.array(scores, dtype=np.float64), idf
 
 
 def features(

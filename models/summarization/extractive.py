@@ -129,11 +129,19 @@ def relevance_from_syllables(
     texts: Sequence[Sequence[str]], question: Sequence[str]
 ) -> list[float]:
     """:func:`relevance_scores` over syllables already split (texts and question)."""
+    return tfidf_relevance(texts, question)[0]
+
+
+def tfidf_relevance(
+    texts: Sequence[Sequence[str]], question: Sequence[str]
+) -> tuple[list[float], dict[str, float]]:
+    """TF-IDF cosine of each text to ``question`` (syllables and syllable pairs, IDF
+    over ``texts``), and that IDF: the one lexical relevance of summaries and answers."""
     counts = [_terms(s) for s in texts]
     df = Counter(t for c in counts for t in c)
     idf = {t: math.log(1.0 + len(texts) / d) for t, d in df.items()}
     query = _tfidf(_terms(question), idf)
-    return [_dot(query, _tfidf(c, idf)) for c in counts]
+    return [_dot(query, _tfidf(c, idf)) for c in counts], idf
 
 
 def _headline(text: str) -> str | None:

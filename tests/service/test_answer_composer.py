@@ -7,7 +7,14 @@ import pytest
 
 from index.article_files import load_articles
 from models.vietnamese import syllables
-from service.answer_composer import Candidate, is_list_question
+from service.answer_composer import (
+    DEFAULT_WEIGHTS,
+    Candidate,
+    Weights,
+    candidates_of,
+    compose,
+    is_list_question,
+)
 from service.answer_features import FEATURES, SCORER_WEIGHTS, features
 from service.chat import answer_pieces
 from service.schemas import SEED_QUESTION, AskResponse
@@ -86,6 +93,45 @@ def test_a_factoid_gets_one_or_two_sentences(seeded) -> None:
     answer = seeded.answerer.answer(question)
     assert 1 <= len(answer.sentences) <= 2
     assert "%" in answer.sentences[0].text
+
+
+class _CountingEmbedder:
+    """The real embedder, remembering which sentences it was asked to embed."""
+
+    def __init__(self, inner) -> None:
+        self.inner = inner
+        self.sentences: list[str] = []
+
+    def embed_queries(self, texts):
+        return self.inner.embed_queries(texts)
+
+    def embed_passages(self, texts, **kwargs):
+        self.sentences.extend(texts)
+        return self.inner.embed_passages(texts, **kwargs)
+
+
+def test_a_factoid_embeds_only_its_likeliest_sentences(seeded) -> None:
+    question = "Tỷ lệ điều tra, khám phá án hình sự của Công an tỉnh năm 2025 là bao nhiêu?"
+    hits = seeded.index.search(question, top_k=5)
+    candidates = candidates_of(hits)
+    top = DEFAULT_WEIGHTS.embed_top
+    assert top is not None and len(candidates) > top
+    counting = _CountingEmbedder(seeded.embedder)
+    pruned = compose(question, hits, counting, max_words=80)
+    assert len(counting.sentences) == top
+    assert pruned.candidates[pruned.sentences[0]].text in counting.sentences
+    assert "%" in pruned.candidates[pruned.sentences[0]].text
+    # Without the cut every sentence is embedded, and the answer opens the same way.
+    counting.sentences.clear()
+    full = compose(question, hits, counting, max_words=80, weights=Weights(embed_top=None))
+    assert len(counting.sentences) == len(candidates)
+    assert full.sentences[0] == pruned.sentences[0]
+    # A list question always embeds every sentence: its points may be anywhere.
+    counting.sentences.clear()
+    compose(SEED_QUESTION, seeded.index.search(SEED_QUESTION, top_k=5), counting, max_words=160)
+    assert len(counting.sentences) == len(
+        candidates_of(seeded.index.search(SEED_QUESTION, top_k=5))
+    )
 
 
 def test_max_words_caps_a_list_answer(seeded) -> None:
