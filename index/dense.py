@@ -31,9 +31,9 @@ import faiss as _faiss
 import numpy as np
 
 from index.atomic import atomic_write_bytes
+from index.defaults import DEFAULT_CODEC, DEFAULT_NPROBE
 
 DEFAULT_EXACT_MAX = 50_000
-DEFAULT_NPROBE = 64
 # A filtered search over at most this many vectors is computed exactly, even on IVF.
 _EXACT_FILTER_MAX = 50_000
 _TRAIN_PER_LIST = 64  # training sample size per inverted list (FAISS wants >= 39)
@@ -41,8 +41,8 @@ _TRAIN_PER_LIST = 64  # training sample size per inverted list (FAISS wants >= 3
 # would clip the vectors added later, so below this many the lists keep float32.
 _SQ8_MIN_TRAIN = 10_000
 REFIT_BATCH = 100_000  # vectors copied into a refitted structure per read-locked step
-Codec = str  # "sq8" or "flat": how IVF lists store the vectors
-CODECS = ("sq8", "flat")
+Codec = str  # "fp16", "sq8" or "flat": how IVF lists store the vectors
+CODECS = ("fp16", "sq8", "flat")
 # Saved files start with this and the store generation they mirror (8 bytes, little
 # endian), then FAISS's own serialization; files without it (older saves) load too.
 _MAGIC = b"VNQAGEN1"
@@ -72,7 +72,7 @@ class DenseIndex:
         *,
         exact_max: int = DEFAULT_EXACT_MAX,
         nprobe: int = DEFAULT_NPROBE,
-        codec: Codec = "sq8",
+        codec: Codec = DEFAULT_CODEC,
         auto_fit: bool = True,
     ) -> None:
         if codec not in CODECS:
@@ -99,7 +99,7 @@ class DenseIndex:
         *,
         exact_max: int = DEFAULT_EXACT_MAX,
         nprobe: int = DEFAULT_NPROBE,
-        codec: Codec = "sq8",
+        codec: Codec = DEFAULT_CODEC,
         auto_fit: bool = True,
     ) -> DenseIndex:
         """Read an index saved by :meth:`save`; converts it if ``exact_max`` now says so.
@@ -297,7 +297,11 @@ def _ivf(dimension: int, sample: np.ndarray, nprobe: int, codec: Codec, nlist: i
     """An empty IVF index (inner product, hash direct map, ``codec`` lists) trained on
     ``sample``."""
     quantizer = faiss.IndexFlatIP(dimension)
-    if codec == "sq8" and len(sample) >= _SQ8_MIN_TRAIN:
+    if codec == "fp16":  # half precision needs no range learnt from the sample
+        index = faiss.IndexIVFScalarQuantizer(
+            quantizer, dimension, nlist, faiss.ScalarQuantizer.QT_fp16, faiss.METRIC_INNER_PRODUCT
+        )
+    elif codec == "sq8" and len(sample) >= _SQ8_MIN_TRAIN:
         index = faiss.IndexIVFScalarQuantizer(
             quantizer, dimension, nlist, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT
         )
