@@ -2,10 +2,11 @@
 
 Up to ``exact_max`` vectors the index is exact (``IndexIDMap2(IndexFlatIP)``). Past it,
 the vectors move into an inverted-file index (~4·√n lists, searching ``nprobe`` of
-them) that scans a few percent of the vectors per query. Its lists hold the vectors as
-8-bit scalar-quantized codes (``codec="sq8"``, a quarter of float32's memory: 1M
-384-d vectors in ~0.4 GB) or as float32 (``codec="flat"``); the recall and latency of
-each against exact search are measured in ``bench/scaling.py`` (docs/benchmarks.md).
+them) that scans a few percent of the vectors per query. Its lists hold the vectors in
+half precision (``codec="fp16"``, the default: 1M 384-d vectors in ~0.8 GB, recall equal
+to float32's), as 8-bit scalar-quantized codes (``"sq8"``, ~0.4 GB, lower recall) or as
+float32 (``"flat"``, ~1.5 GB); recall and latency against exact search are measured by
+``bench/dense_recall.py`` (real e5 vectors) and ``bench/scaling.py`` (docs/benchmarks.md).
 
 Moving to IVF, or retraining it as it grows, can run beside the searches
 (:meth:`DenseIndex.start_refit` … :meth:`DenseIndex.finish_refit`): the new structure is
@@ -16,7 +17,7 @@ IVF rather than HNSW because articles get replaced and deleted: FAISS's HNSW can
 remove vectors (``remove_ids`` is unsupported), so every delete would mean a rebuild,
 while IVF removes in place (a hash direct map makes it cheap and lets vectors be read
 back by id). A filtered search (a few articles, a source, a date range) is answered exactly
-from the stored vectors (decoded from 8 bits with ``sq8``).
+from the stored vectors (decoded from half precision or 8 bits).
 """
 
 from __future__ import annotations
