@@ -12,9 +12,13 @@ it lacks).
 For each base size, codec and ``nprobe`` it builds the IVF structure the product builds
 (``index.dense``: ~4·√n lists, trained on the same sample) and reports recall@10
 against a brute-force scan of the same vectors. The same is measured on ``bench/scaling.py``'s
-synthetic fill of the same size (sums of 2-5 real sentence vectors of one article plus
-noise), which shows what the fill does to recall: its vectors form tight clusters of
-near-duplicates, harder to tell apart than real chunks.
+default synthetic fill of the same size (sums of 2-5 of 12 real sentence vectors of one
+of 60 articles, plus noise), which shows what that fill does to recall: its vectors form
+60 tight clusters of near-duplicates, harder to tell apart than real vectors.
+
+``--index DIR/dense.faiss`` measures a saved vector file instead (a ``bench/scaling.py
+--keep`` build): recall@10 and single-query search time per ``nprobe``, against a
+brute-force scan of its own vectors.
 """
 
 from __future__ import annotations
