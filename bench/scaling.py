@@ -471,9 +471,10 @@ def table(results: list[dict]) -> str:
     """The markdown table of docs/benchmarks.md."""
     lines = [
         "| chunks | structure | build: store / dense / keyword s | open s | hybrid p50 / "
-        "p95 ms | POST ack median / max s (index side) | found at once (kw / dense) | RSS GiB "
-        "(peak) | disk GiB | recall@10 (nprobe) |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "p95 ms | p50 ms: keyword / dense / query embedding | POST ack median / max s "
+        "(index side) | found at once (kw / dense) | vector save s | RSS GiB (peak) | "
+        "disk GiB | recall@10 (nprobe) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         recall = ", ".join(f"{v:.3f} ({k})" for k, v in r["recall_at_10"].items())
@@ -481,9 +482,13 @@ def table(results: list[dict]) -> str:
             f"| {r['chunks']:,} | {r['dense_structure']} | {r['store_s']:.0f} / "
             f"{r['dense_build_s']:.0f} / {r['keywords_build_s']:.0f} | {r['open_s']:.1f} | "
             f"{r['hybrid_p50_ms']:.1f} / {r['hybrid_p95_ms']:.1f} | "
+            f"{r.get('keyword_p50_ms', float('nan')):.1f} / "
+            f"{r.get('dense_p50_ms', float('nan')):.1f} / "
+            f"{r.get('query_embed_p50_ms', float('nan')):.1f} | "
             f"{r['post_ack_s_median']:.2f} / {r['post_ack_s_max']:.2f} "
             f"({r['post_index_side_s_median']:.2f} / {r['post_index_side_s_max']:.2f}) | "
             f"{'yes' if r['found_keyword'] else 'NO'} / {'yes' if r['found_dense'] else 'NO'} | "
+            f"{r.get('dense_save_s', float('nan')):.2f} | "
             f"{r['rss_bytes'] / 2**30:.2f} ({r['peak_rss_bytes'] / 2**30:.2f}) | "
             f"{r['disk_bytes'] / 2**30:.2f} | {recall} |"
         )
