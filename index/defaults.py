@@ -8,5 +8,5 @@ DEFAULT_MAX_SYLLABLES = 120
 DEFAULT_OVERLAP_SENTENCES = 1
 # IVF past the exact threshold: lists probed per query and how lists hold vectors
 # (half precision: float32's recall at half its memory; measured in docs/benchmarks.md).
-DEFAULT_NPROBE = 128
+DEFAULT_NPROBE = 256
 DEFAULT_CODEC: Literal["fp16", "sq8", "flat"] = "fp16"
