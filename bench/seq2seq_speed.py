@@ -192,6 +192,8 @@ def measure(config: str, work: Path, rows: list[dict], n: int, beams: int, warmu
             "VNQA_SUMMARIZER_LONG_INPUT": long_input,
             "VNQA_SUMMARIZER_BEAMS": str(beams),
             "VNQA_SUMMARY_CACHE_ENTRIES": "0",
+            # The on-arrival worker would hold the model between the timed requests.
+            "VNQA_AUTO_SUMMARIES": "false",
             "VNQA_MODELS_DIR": str(work / "models"),
             "VNQA_DATA_DIR": str(work / "data"),
         }

@@ -16,7 +16,7 @@ import math
 import queue
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -31,6 +31,7 @@ logger = logging.getLogger(__name__)
 
 #: Generated tokens per requested word: Vietnamese syllables average ~1.6 subword tokens.
 TOKENS_PER_WORD = 1.6
+MIN_BUDGET = 16  # new tokens any generation may use, however short its input
 #: Upper bound on the input window, whatever the tokenizer claims (cost grows quadratically).
 MAX_INPUT_TOKENS_CAP = 1024
 _FALLBACK_INPUT_TOKENS = 512
@@ -72,7 +73,7 @@ def prompt_format_for(model_id: str, config: object | None = None) -> PromptForm
 
 def max_new_tokens_for(max_words: int) -> int:
     """Generation budget for a summary of about ``max_words`` syllables."""
-    return max(16, math.ceil(max_words * TOKENS_PER_WORD))
+    return max(MIN_BUDGET, math.ceil(max_words * TOKENS_PER_WORD))
 
 
 class Seq2SeqSummarizer:
@@ -232,7 +233,10 @@ class Seq2SeqSummarizer:
                     self.last_parts = 0
                     self.last_generations = 0
                     text = self._final_input(blocks, options.max_new_tokens, question)
-                    tokens = self.generator.stream(self._encode([text])[0], options)
+                    fitted = replace(
+                        options, max_new_tokens=self._budget_for(text, options.max_new_tokens)
+                    )
+                    tokens = self.generator.stream(self._encode([text])[0], fitted)
                     try:
                         for token in tokens:
                             ids.put(token)
@@ -327,7 +331,7 @@ class Seq2SeqSummarizer:
             self.last_parts = 0
             self.last_generations = 0
             text = self._final_input(blocks, budget, question)
-            text = self._generate([text], budget)[0] if text else ""
+            text = self._generate([text], self._budget_for(text, budget))[0] if text else ""
         return Summary(
             text=_fit_words(text, max_words), method="abstractive", model=self.model_name
         )
@@ -375,6 +379,11 @@ class Seq2SeqSummarizer:
 
     def _count(self, text: str) -> int:
         return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    def _budget_for(self, text: str, budget: int) -> int:
+        """``budget`` new tokens, but no more than ``text`` has: a summary (or an answer
+        rewritten from the chosen sentences) is never longer than what it was made from."""
+        return max(MIN_BUDGET, min(budget, self._count(text)))
 
     def _room(self) -> int:
         """Tokens left for the text once the prompt and special tokens are in."""

@@ -20,7 +20,8 @@ from models.summarization import (
     build_summarizer,
 )
 from models.summarization.base import truncate_words
-from models.summarization.seq2seq import max_new_tokens_for, prompt_format_for
+from models.summarization.generation import DecodeOptions
+from models.summarization.seq2seq import MIN_BUDGET, max_new_tokens_for, prompt_format_for
 from models.vietnamese import count_syllables, split_sentences, syllables
 
 SEED = Path(__file__).resolve().parents[2] / "seeds" / "nghean-cong-an-2025-11-27.txt"
@@ -296,6 +297,39 @@ def test_seq2seq_is_thread_safe(tiny: Seq2SeqSummarizer) -> None:
     assert not errors
     assert len(results) == 3
     assert len({r.text for r in results}) == 1  # deterministic beam search
+
+
+class _RecordingGenerator:
+    """The real generator, remembering each call's token budget."""
+
+    def __init__(self, inner) -> None:  # noqa: ANN001
+        self.inner = inner
+        self.backend = inner.backend
+        self.variant = inner.variant
+        self.budgets: list[int] = []
+
+    def generate(self, inputs, options: DecodeOptions):  # noqa: ANN001, ANN201
+        self.budgets.append(options.max_new_tokens)
+        return self.inner.generate(inputs, options)
+
+    def stream(self, input_ids, options: DecodeOptions):  # noqa: ANN001, ANN201
+        self.budgets.append(options.max_new_tokens)
+        return self.inner.stream(input_ids, options)
+
+
+def test_generation_is_never_longer_than_its_input(tiny_seq2seq_dir: Path) -> None:
+    model = Seq2SeqSummarizer(str(tiny_seq2seq_dir), num_beams=1)
+    recorder = _RecordingGenerator(model.generator)
+    model.generator = recorder
+    sentence = "Tỷ lệ điều tra, khám phá án hình sự năm nay đạt 92,2%, vượt chỉ tiêu được giao."
+    read = model.count_tokens(sentence)
+    assert MIN_BUDGET < read < max_new_tokens_for(80)
+    model.summarize_passages([sentence], question="Tỷ lệ khám phá án là bao nhiêu?", max_words=80)
+    list(model.stream_passages([sentence], question="Tỷ lệ khám phá án?", max_words=80))
+    assert recorder.budgets == [read, read]  # an answer rewritten from one sentence
+    # A long article keeps the budget its max_words gives.
+    model.summarize(SEED.read_text(encoding="utf-8"), max_words=20)
+    assert recorder.budgets[-1] == max_new_tokens_for(20)
 
 
 def test_prompt_conventions_and_budget() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from index.documents import ArticleFormatError, parse_date
@@ -12,7 +12,6 @@ from service.api.deps import OffloadDep, RuntimeDep, SettingsDep, SummariesDep
 from service.api.errors import InvalidRequestError
 from service.digest import Digest, build_digest, default_window
 from service.feed_output import RSS_MEDIA_TYPE, articles_rss, digest_rss
-from service.runtime import Runtime
 from service.summary_schemas import DigestOut
 
 router = APIRouter(prefix="/v1", tags=["digest"])
@@ -33,16 +32,17 @@ def _day(value: str | None, name: str) -> str | None:
         raise InvalidRequestError(str(exc)) from exc
 
 
-async def _digest(
-    runtime: Runtime,
-    settings,
-    offload,
-    date_from,
-    date_to,
-    days,
-    source,  # noqa: ANN001
-    max_stories,
+async def requested_digest(
+    runtime: RuntimeDep,
+    settings: SettingsDep,
+    offload: OffloadDep,
+    date_from: DateFrom = None,
+    date_to: DateTo = None,
+    days: Days = 1,
+    source: Sources = None,
+    max_stories: MaxStories = None,
 ) -> Digest:
+    """The digest the query parameters ask for: one parameter list for the JSON and RSS routes."""
     start, end = default_window(_day(date_from, "date_from"), _day(date_to, "date_to"), days)
     if start > end:
         raise InvalidRequestError(f"date_from {start} is after date_to {end}")
@@ -62,19 +62,12 @@ async def _digest(
     )
 
 
+RequestedDigest = Annotated[Digest, Depends(requested_digest)]
+
+
 @router.get("/digest", response_model=DigestOut, summary="Tin theo sự kiện")
-async def digest(
-    runtime: RuntimeDep,
-    settings: SettingsDep,
-    offload: OffloadDep,
-    date_from: DateFrom = None,
-    date_to: DateTo = None,
-    days: Days = 1,
-    source: Sources = None,
-    max_stories: MaxStories = None,
-) -> DigestOut:
+async def digest(found: RequestedDigest) -> DigestOut:
     """The articles of the range grouped into stories, biggest and newest first."""
-    found = await _digest(runtime, settings, offload, date_from, date_to, days, source, max_stories)
     return DigestOut.from_digest(found)
 
 
@@ -84,19 +77,8 @@ async def digest(
     response_class=Response,
     responses={200: {"content": {RSS_MEDIA_TYPE: {}}}},
 )
-async def digest_feed(
-    request: Request,
-    runtime: RuntimeDep,
-    settings: SettingsDep,
-    offload: OffloadDep,
-    date_from: DateFrom = None,
-    date_to: DateTo = None,
-    days: Days = 1,
-    source: Sources = None,
-    max_stories: MaxStories = None,
-) -> Response:
+async def digest_feed(request: Request, found: RequestedDigest) -> Response:
     """The digest as an RSS 2.0 feed: one item per story."""
-    found = await _digest(runtime, settings, offload, date_from, date_to, days, source, max_stories)
     return Response(
         digest_rss(found, str(request.url), str(request.base_url)), media_type=RSS_MEDIA_TYPE
     )
