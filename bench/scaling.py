@@ -347,8 +347,9 @@ def probe(data_dir: Path, queries: list[str], held_out: list[dict], backend: str
             ack = time.perf_counter() - t
             embed_s = embedder.passage_s
             t = time.perf_counter()
-            kw = index.search(row["title"], top_k=10, mode="bm25")
+            kw = index.search(row["body"][:300], top_k=10, mode="bm25")  # its own words
             kw_s = time.perf_counter() - t
+            by_title = index.search(row["title"], top_k=10, mode="bm25")  # a ranking test
             t = time.perf_counter()
             dn = index.search(row["body"][:300], top_k=10, mode="dense")
             dn_s = time.perf_counter() - t
@@ -358,6 +359,7 @@ def probe(data_dir: Path, queries: list[str], held_out: list[dict], backend: str
                     "embed_s": embed_s,
                     "index_side_s": ack - embed_s,
                     "found_keyword": any(h.article_id == article.id for h in kw),
+                    "found_keyword_by_title": any(h.article_id == article.id for h in by_title),
                     "found_dense": any(h.article_id == article.id for h in dn),
                     "keyword_found_after_s": ack + kw_s,
                     "dense_found_after_s": ack + dn_s,
