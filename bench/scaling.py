@@ -1,6 +1,6 @@
 """How vnqa holds a news archive: the curve at 10k, 100k and 1M chunks.
 
-    .venv/bin/python bench/scaling.py                       # 10k, 100k, 1M (about an hour)
+    .venv/bin/python bench/scaling.py                       # 10k, 100k, 1M (~30 min loaded)
     .venv/bin/python bench/scaling.py --sizes 10000 100000  # a shorter curve
     .venv/bin/python bench/scaling.py --chart-only          # redraw the PNG from the JSON
 
@@ -16,7 +16,11 @@ fill") is the normalized sum of 2-5 real sentence vectors of one of those articl
 a little Gaussian noise: real geometry, recombined the way chunks recombine sentences.
 ``--real-sample`` chunks are embedded whole with the real model (their text and vector
 go into the corpus among its first 10k chunks), which also measures the model's
-passage rate. Queries (dev summaries) are real query vectors.
+passage rate. Queries (dev summaries) are real query vectors. With ``--vector-cache``
+(the sentence vectors ``bench/dense_recall.py`` embeds and caches: 27,000 of them from
+~1,990 articles in docs/benchmarks.md) the fill draws from every cached sentence, grouped
+by article, instead of 12 sentences of 60 articles: far fewer near-duplicates.
+The fill is vectorized (a million vectors in seconds of CPU).
 
 **Build.** Embedding a million chunks on a 2-core CPU would take days, so each size is
 built through the bulk paths of the components the server opens, not over HTTP: the
@@ -32,8 +36,12 @@ vectors, for several ``nprobe``.
 hybrid search p50/p95 over the queries (query embedding included), single-article
 writes (``ArticleIndex.add_articles`` of one held-out dev article: chunking, embedding,
 SQLite commit, FAISS, keyword commit; the HTTP layer adds a few ms on top) and whether
-that article is found by keyword and by dense search right after the write returns,
-and the process's RSS (current and peak). Disk is the index folder's size.
+that article is found by keyword and by dense search (its opening 300 characters as the
+query) right after the write returns (a keyword search of its title is recorded too: a
+ranking test), what the periodic save of the vector file costs, and the process's RSS
+(current and peak). Disk is the index folder's size. ``--lock`` runs each probe under
+an exclusive ``flock`` (quiet timings); ``--merge`` keeps other sizes already in
+``--out``; ``--reprobe`` probes ``--keep`` builds again.
 
 Results go to ``--out`` (JSON) and the chart to ``--chart`` (PNG), drawn from the JSON.
 """
