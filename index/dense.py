@@ -126,7 +126,7 @@ class DenseIndex:
     def save(self, path: Path, generation: int = 0) -> None:
         """Write the index atomically, recording the store ``generation`` it mirrors."""
         header = _MAGIC + int(generation).to_bytes(8, "little")
-        atomic_write_bytes(path, header + faiss.serialize_index(self._index).tobytes())
+        atomic_write_bytes(path, header, memoryview(faiss.serialize_index(self._index)))
         self.saved_generation = generation
 
     def __len__(self) -> int:
