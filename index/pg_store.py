@@ -80,6 +80,19 @@ MIGRATIONS: tuple[str, ...] = (
     INSERT INTO vnqa_summaries(article_id, status, queued_at)
         SELECT id, 'pending', updated_at FROM vnqa_articles;
     """,
+    # 3: feed positions and poll leases (index/feed_state.py): the items of each feed
+    # taken in, and which replica polls a feed (claimed_by, claimed_until) and when it
+    # was last polled; times are seconds since the epoch on the server's clock.
+    """
+    CREATE TABLE vnqa_feed_items (
+        feed_url TEXT NOT NULL, item_key TEXT NOT NULL, article_id TEXT, error TEXT,
+        seen_at TEXT NOT NULL, PRIMARY KEY (feed_url, item_key)
+    );
+    CREATE TABLE vnqa_feed_polls (
+        feed_url TEXT PRIMARY KEY, claimed_by TEXT,
+        claimed_until DOUBLE PRECISION, polled_at DOUBLE PRECISION
+    );
+    """,
 )
 _MIGRATION_LOCK = 0x766E7161  # "vnqa": one replica migrates at a time
 _GENERATION = "generation"

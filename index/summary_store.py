@@ -3,7 +3,9 @@
 :class:`SummaryStore` is the interface the service codes against; :class:`SqliteSummaryStore`
 keeps it in the article store's SQLite file; :class:`index.pg_summary_store.PgSummaryStore`
 in PostgreSQL (``claim`` with ``SELECT … FOR UPDATE SKIP LOCKED`` and a lease).
-:func:`summary_store_for` picks the one that fits an article store.
+:func:`summary_store_for` picks the one that fits an article store. The queries both share
+(everything but the claims) are written once, in :class:`SqlSummaryQueries`, over the
+dialects of :mod:`index.sql_dialect`.
 
 Every article has one summary row. SQLite triggers add it (``pending``) in the same
 transaction that stores the article, and reset it to ``pending`` when a replacement
@@ -22,10 +24,12 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
+from index.sql_dialect import SQLITE, Dialect
 from index.store import ArticleRow, ArticleStore
 
 SummaryStatus = Literal["pending", "ready", "failed", "stale"]
@@ -153,60 +157,48 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-class SqliteSummaryStore:
-    """:class:`SummaryStore` in the tables beside the articles in :class:`ArticleStore`."""
+_COLS = ("status", "text", "method", "model", "summarizer", "max_words", "error", "made_at")
+_IN_BATCH = 500  # ids per IN (...) list
 
-    def __init__(self, store: ArticleStore) -> None:
-        self._store = store
-        self._claimed: set[str] = set()
-        self._claims_lock = threading.Lock()
-        with store.reading() as db:
-            existed = (
-                db.execute(
-                    "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'summaries'"
-                ).fetchone()
-                is not None
-            )
-        if not existed:
-            with store.writing() as db:  # executescript would commit: statement by statement
-                _create(db)
-                db.execute(_BACKFILL)
 
-    # -- queue ----------------------------------------------------------------------
-    def claim(self, limit: int) -> list[SummaryJob]:
-        """Up to ``limit`` pending articles, oldest first, that no worker holds."""
-        with self._claims_lock, self._store.reading() as db:
-            held = list(self._claimed)
-            marks = ",".join("?" * len(held))
-            skip = f" AND s.article_id NOT IN ({marks})" if held else ""
-            rows = db.execute(
-                "SELECT s.article_id, s.revision, a.title, a.text FROM summaries s"
-                " JOIN articles a ON a.id = s.article_id"
-                f" WHERE s.status = 'pending'{skip} ORDER BY s.queued_at, s.article_id LIMIT ?",
-                [*held, limit],
-            ).fetchall()
-            jobs = [SummaryJob(*row) for row in rows]
-            self._claimed.update(job.article_id for job in jobs)
-        return jobs
+class SqlSummaryQueries:
+    """The :class:`SummaryStore` queries both databases share, written once.
 
-    def release(self, jobs: Iterable[SummaryJob]) -> None:
-        """Give claimed jobs back unfinished (they stay pending)."""
-        with self._claims_lock:
-            self._claimed.difference_update(job.article_id for job in jobs)
+    A subclass names its :class:`~index.sql_dialect.Dialect` and article store, opens
+    transactions (:meth:`_reading`, :meth:`_writing`: something whose ``execute``
+    returns a cursor) and implements the claims (``claim``, ``release``, ``_forget``),
+    the one part that differs in kind: in memory for SQLite, leases in PostgreSQL.
+    """
+
+    dialect: Dialect
+    _article_cols: str  # the article store's ``_ARTICLE_COLS``
+
+    def _reading(self) -> AbstractContextManager[Any]:
+        raise NotImplementedError
+
+    def _writing(self) -> AbstractContextManager[Any]:
+        raise NotImplementedError
+
+    def _forget(self, jobs: Sequence[SummaryJob]) -> None:
+        """Drop the claims on ``jobs`` that completing or failing them did not clear."""
+        raise NotImplementedError
 
     def complete(self, made: Sequence[MadeSummary]) -> int:
         """Store finished summaries in one transaction; returns how many were current."""
         if not made:
             return 0
+        sql = self.dialect.sql(
+            "UPDATE {summaries} SET status = 'ready', text = ?, method = ?, model = ?,"
+            " summarizer = ?, max_words = ?, error = NULL, made_at = ?{unclaim}"
+            " WHERE article_id = ? AND revision = ?"
+        )
         stored = 0
         now = _now()
         try:
-            with self._store.writing() as db:
+            with self._writing() as db:
                 for m in made:
                     cur = db.execute(
-                        "UPDATE summaries SET status = 'ready', text = ?, method = ?, model = ?,"
-                        " summarizer = ?, max_words = ?, error = NULL, made_at = ?"
-                        " WHERE article_id = ? AND revision = ?",
+                        sql,
                         (
                             m.text,
                             m.method,
@@ -220,60 +212,67 @@ class SqliteSummaryStore:
                     )
                     stored += cur.rowcount
         finally:
-            self.release(m.job for m in made)
+            self._forget([m.job for m in made])
         return stored
 
     def fail(self, job: SummaryJob, reason: str) -> None:
         """Mark a claimed job failed with ``reason`` (unless the article changed since)."""
         try:
-            with self._store.writing() as db:
+            with self._writing() as db:
                 db.execute(
-                    "UPDATE summaries SET status = 'failed', error = ?, made_at = ?"
-                    " WHERE article_id = ? AND revision = ?",
+                    self.dialect.sql(
+                        "UPDATE {summaries} SET status = 'failed', error = ?, made_at = ?"
+                        "{unclaim} WHERE article_id = ? AND revision = ?"
+                    ),
                     (reason[:500], _now(), job.article_id, job.revision),
                 )
         finally:
-            self.release([job])
+            self._forget([job])
 
     # -- reads ----------------------------------------------------------------------
-    _COLS = "status, text, method, model, summarizer, max_words, error, made_at"
-
     def summaries(self, article_ids: Iterable[str]) -> dict[str, StoredSummary]:
         """Summary rows by article id."""
         ids = list(set(article_ids))
         out: dict[str, StoredSummary] = {}
-        with self._store.reading() as db:
-            for i in range(0, len(ids), 500):
-                part = ids[i : i + 500]
-                marks = ",".join("?" * len(part))
-                for row in db.execute(
-                    f"SELECT article_id, {self._COLS} FROM summaries WHERE article_id IN ({marks})",
-                    part,
-                ):
+        with self._reading() as db:
+            for i in range(0, len(ids), _IN_BATCH):
+                part = ids[i : i + _IN_BATCH]
+                sql = self.dialect.sql(
+                    f"SELECT article_id, {', '.join(_COLS)} FROM {{summaries}}"
+                    f" WHERE article_id IN ({','.join('?' * len(part))})"
+                )
+                for row in db.execute(sql, part).fetchall():
                     out[row[0]] = StoredSummary(*row[1:])
         return out
 
     def status_counts(self) -> dict[str, int]:
         """How many articles are in each status."""
-        with self._store.reading() as db:
-            rows = db.execute("SELECT status, COUNT(*) FROM summaries GROUP BY status")
+        with self._reading() as db:
+            rows = db.execute(
+                self.dialect.sql("SELECT status, COUNT(*) FROM {summaries} GROUP BY status")
+            ).fetchall()
             return {status: int(n) for status, n in rows}
 
     # -- maintenance ----------------------------------------------------------------
     def mark_stale(self, summarizer: str) -> int:
         """Ready summaries by another summarizer become stale; stale ones made by
         ``summarizer`` are ready again. Returns how many became stale."""
-        with self._store.writing() as db:
+        with self._writing() as db:
             db.execute(
-                "UPDATE summaries SET status = 'ready' WHERE status = 'stale' AND summarizer = ?",
+                self.dialect.sql(
+                    "UPDATE {summaries} SET status = 'ready'"
+                    " WHERE status = 'stale' AND summarizer = ?"
+                ),
                 (summarizer,),
             )
             cur = db.execute(
-                "UPDATE summaries SET status = 'stale'"
-                " WHERE status = 'ready' AND summarizer IS NOT ?",
+                self.dialect.sql(
+                    "UPDATE {summaries} SET status = 'stale'"
+                    " WHERE status = 'ready' AND summarizer {distinct} ?"
+                ),
                 (summarizer,),
             )
-            return cur.rowcount
+            return int(cur.rowcount)
 
     def requeue(self, which: Requeue) -> int:
         """Put stale, failed or all summaries back in the queue; returns how many."""
@@ -282,13 +281,15 @@ class SqliteSummaryStore:
             "failed": "status = 'failed'",
             "all": "status != 'pending'",
         }[which]
-        with self._store.writing() as db:
+        with self._writing() as db:
             cur = db.execute(
-                "UPDATE summaries SET status = 'pending', revision = revision + 1, error = NULL,"
-                f" queued_at = ? WHERE {where}",
+                self.dialect.sql(
+                    "UPDATE {summaries} SET status = 'pending', revision = revision + 1,"
+                    f" error = NULL{{unclaim}}, queued_at = ? WHERE {where}"
+                ),
                 (_now(),),
             )
-            return cur.rowcount
+            return int(cur.rowcount)
 
     def window(
         self,
@@ -313,21 +314,75 @@ class SqliteSummaryStore:
             where.append(f"a.source IN ({','.join('?' * len(sources))})")
             params.extend(sources)
         sql = (
-            f"SELECT {ArticleStore._ARTICLE_COLS}, "
-            + ", ".join(f"s.{c.strip()}" for c in self._COLS.split(","))
-            + " FROM articles a LEFT JOIN summaries s ON s.article_id = a.id"
+            f"SELECT {self._article_cols}, "
+            + ", ".join(f"s.{c}" for c in _COLS)
+            + " FROM {articles} a LEFT JOIN {summaries} s ON s.article_id = a.id"
         )
         if where:
             sql += " WHERE " + " AND ".join(where)
         sql += f" ORDER BY {day} DESC, a.created_at DESC, a.id LIMIT ?"
         params.append(limit)
-        with self._store.reading() as db:
-            rows = db.execute(sql, params).fetchall()
+        with self._reading() as db:
+            rows = db.execute(self.dialect.sql(sql), params).fetchall()
         out = []
         for row in rows:
             article, summary = ArticleRow(*row[:10]), row[10:]
             out.append((article, StoredSummary(*summary) if summary[0] is not None else None))
         return out
+
+
+class SqliteSummaryStore(SqlSummaryQueries):
+    """:class:`SummaryStore` in the tables beside the articles in :class:`ArticleStore`."""
+
+    dialect = SQLITE
+
+    def __init__(self, store: ArticleStore) -> None:
+        self._store = store
+        self._article_cols = store._ARTICLE_COLS
+        self._claimed: set[str] = set()
+        self._claims_lock = threading.Lock()
+        with store.reading() as db:
+            existed = (
+                db.execute(
+                    "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'summaries'"
+                ).fetchone()
+                is not None
+            )
+        if not existed:
+            with store.writing() as db:  # executescript would commit: statement by statement
+                _create(db)
+                db.execute(_BACKFILL)
+
+    def _reading(self) -> AbstractContextManager[sqlite3.Connection]:
+        return self._store.reading()
+
+    def _writing(self) -> AbstractContextManager[sqlite3.Connection]:
+        return self._store.writing()
+
+    # -- queue ----------------------------------------------------------------------
+    def claim(self, limit: int) -> list[SummaryJob]:
+        """Up to ``limit`` pending articles, oldest first, that no worker holds."""
+        with self._claims_lock, self._store.reading() as db:
+            held = list(self._claimed)
+            marks = ",".join("?" * len(held))
+            skip = f" AND s.article_id NOT IN ({marks})" if held else ""
+            rows = db.execute(
+                "SELECT s.article_id, s.revision, a.title, a.text FROM summaries s"
+                " JOIN articles a ON a.id = s.article_id"
+                f" WHERE s.status = 'pending'{skip} ORDER BY s.queued_at, s.article_id LIMIT ?",
+                [*held, limit],
+            ).fetchall()
+            jobs = [SummaryJob(*row) for row in rows]
+            self._claimed.update(job.article_id for job in jobs)
+        return jobs
+
+    def release(self, jobs: Iterable[SummaryJob]) -> None:
+        """Give claimed jobs back unfinished (they stay pending)."""
+        with self._claims_lock:
+            self._claimed.difference_update(job.article_id for job in jobs)
+
+    def _forget(self, jobs: Sequence[SummaryJob]) -> None:
+        self.release(jobs)
 
 
 def summary_store_for(store: object, *, lease_s: float = 600.0) -> SummaryStore | None:

@@ -175,8 +175,7 @@ class Embedder:
             unit="batch",
         ):
             part = order[start : start + batch_size]
-            priority.checkpoint()  # heavy and bulk work let searches go first
-            with self._lock:
+            with priority.batch(), self._lock:  # a CPU slot: searches first, then asks
                 vectors = self._model.encode(
                     [prefix + texts[i] for i in part],
                     batch_size=batch_size,

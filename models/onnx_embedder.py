@@ -43,6 +43,42 @@ _BUILD_VERSION = 1
 _OPSET = 17
 # Tokens per batch: long chunks go in small batches, short queries in large ones.
 _TOKENS_PER_BATCH = 4096
+_BATCH_OVERHEAD_TOKENS = 8  # a forward pass's fixed cost, in tokens' worth of model time
+
+
+def length_batches(
+    lengths: Sequence[int],
+    max_batch: int,
+    token_budget: int = _TOKENS_PER_BATCH,
+    overhead: int = _BATCH_OVERHEAD_TOKENS,
+) -> list[list[int]]:
+    """Split texts of ``lengths`` (tokens) into batches that waste the least padding.
+
+    Texts are sorted longest first and cut where the padded tokens plus ``overhead``
+    per batch are fewest (dynamic programming over the cut points), each batch at most
+    ``max_batch`` texts and ``token_budget`` padded tokens. Returns the indices of each
+    batch, longest batch first.
+    """
+    order = sorted(range(len(lengths)), key=lambda i: lengths[i], reverse=True)
+    sizes = [max(1, lengths[i]) for i in order]
+    n = len(order)
+    cost = [0.0] + [float("inf")] * n  # cost[j]: best for the first j texts
+    cut = [0] * (n + 1)
+    for i in range(n):  # a batch starting at i (its longest text) ...
+        if cost[i] == float("inf"):
+            continue
+        longest = sizes[i]
+        most = max(1, min(max_batch, token_budget // longest, n - i))
+        for size in range(1, most + 1):  # ... holding `size` texts
+            total = cost[i] + longest * size + overhead
+            if total < cost[i + size]:
+                cost[i + size], cut[i + size] = total, i
+    batches: list[list[int]] = []
+    end = n
+    while end > 0:
+        batches.append(order[cut[end] : end])
+        end = cut[end]
+    return batches[::-1]
 
 
 def backend_fingerprint(source_fingerprint: str, variant: str) -> str:
@@ -186,8 +222,9 @@ class OnnxEmbedder:
     """An ONNX Runtime sentence embedder with the :class:`models.embeddings.Embedder` interface.
 
     ``embed_queries`` and ``embed_passages`` return float32 ``(n, dimension)`` L2-normalized
-    rows in input order. Texts are sorted by length and batched by a token budget, so
-    little time goes to padding. Inputs are truncated to ``max_seq_length`` tokens.
+    rows in input order. Texts are sorted by length and cut into batches where padding
+    is least (:func:`length_batches`, within a token budget). Inputs are truncated to
+    ``max_seq_length`` tokens.
 
     Each forward pass runs on one thread and batches run ``parallel`` at a time (ONNX
     Runtime releases the GIL): a query never waits on a thread pool's wake-up, and
@@ -268,20 +305,13 @@ class OnnxEmbedder:
             return np.zeros((0, self.dimension), dtype=np.float32)
         with self._tokenize_lock:
             encodings = self._tokenizer.encode_batch([prefix + t for t in texts])
-        # Longest first; a batch holds up to _TOKENS_PER_BATCH padded tokens.
-        order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids), reverse=True)
-        batches, start = [], 0
-        while start < len(order):
-            longest = len(encodings[order[start]].ids)
-            size = max(1, min(max_batch, _TOKENS_PER_BATCH // max(longest, 1)))
-            batches.append(order[start : start + size])
-            start += size
+        batches = length_batches([len(e.ids) for e in encodings], max_batch)
         out = np.empty((len(texts), self.dimension), dtype=np.float32)
         cost_class = priority.current()  # pool threads act for the caller
 
         def run(batch: list[int]) -> None:
-            priority.checkpoint(cost_class)  # heavy and bulk work let searches go first
-            out[batch] = self._run([encodings[i] for i in batch])
+            with priority.batch(cost_class):  # a CPU slot: searches first, then asks
+                out[batch] = self._run([encodings[i] for i in batch])
 
         if len(batches) == 1 or self.parallel == 1:
             for batch in batches:
@@ -310,6 +340,7 @@ class OnnxEmbedder:
 
 __all__ = [
     "ONNX_VARIANTS",
+    "length_batches",
     "OnnxEmbedder",
     "backend_fingerprint",
     "build_onnx_model",

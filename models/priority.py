@@ -2,13 +2,14 @@
 
 Two cores serve searches (milliseconds), asks and summaries (hundreds of
 milliseconds of model time) and bulk ingests (seconds to hours). Work declares its
-class for the thread it runs on with :meth:`PriorityGate.running`; long work calls
-:meth:`PriorityGate.checkpoint` between model batches, where it waits until the work
-of a higher class that was running at that moment has finished, so a search shares
-the cores with at most the batches already in progress. Work of a higher class that
-starts later does not extend the wait (a steady stream of searches delays each batch
-by about one search, instead of starving asks and ingests), and a checkpoint waits at
-most ``max_wait_s`` whatever happens.
+class for the thread it runs on with :meth:`PriorityGate.running`. Every model batch
+of heavy or bulk work runs inside :meth:`PriorityGate.batch`, which holds one of
+``slots`` CPU slots (one per core): a running search counts as a slot taken, so a
+batch starts only while the searches and batches running leave a core free, and the
+cores stay busy (an ask's batch runs beside one search instead of waiting for it).
+When slots are short, waiting heavy batches go before waiting bulk ones, and no
+batch waits more than ``max_wait_s`` (a steady stream of searches delays asks and
+ingests, never starves them).
 
 Classes, highest first: ``interactive`` (search, article reads), ``heavy`` (ask,
 summarize, chat) and ``bulk`` (ingest, delete, reindex). A thread that never
@@ -17,10 +18,11 @@ declared a class is ``interactive`` and never waits (the CLI, tests).
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Literal
 
 Priority = Literal["interactive", "heavy", "bulk"]
@@ -30,16 +32,18 @@ DEFAULT_MAX_WAIT_S = 1.0
 
 
 class PriorityGate:
-    """Counts running work per class; lower classes wait at checkpoints while higher run."""
+    """Counts running work per class and shares ``slots`` CPU slots between model
+    batches, interactive work first, then heavy, then bulk."""
 
-    def __init__(self, max_wait_s: float = DEFAULT_MAX_WAIT_S) -> None:
+    def __init__(self, max_wait_s: float = DEFAULT_MAX_WAIT_S, slots: int | None = None) -> None:
         self.max_wait_s = max_wait_s
+        self.slots = max(1, slots or os.cpu_count() or 1)
         self._cond = threading.Condition(threading.Lock())
         self._running = dict.fromkeys(PRIORITIES, 0)
-        self._tickets: dict[int, int] = {}  # running work: ticket -> rank
-        self._next_ticket = 0
+        self._batches = 0  # heavy and bulk batches holding a slot
+        self._waiting = dict.fromkeys(PRIORITIES, 0)
         self._local = threading.local()
-        self.yields = 0  # checkpoints that waited (watched by tests and /metrics)
+        self.yields = 0  # batches that waited for a slot (watched by tests and /metrics)
 
     def current(self) -> Priority:
         """The class of the calling thread (``interactive`` unless declared)."""
@@ -54,15 +58,11 @@ class PriorityGate:
         self._local.priority = priority
         with self._cond:
             self._running[priority] += 1
-            ticket = self._next_ticket
-            self._next_ticket += 1
-            self._tickets[ticket] = _RANK[priority]
         try:
             yield
         finally:
             with self._cond:
                 self._running[priority] -= 1
-                del self._tickets[ticket]
                 self._cond.notify_all()
             if previous is None:
                 del self._local.priority
@@ -74,38 +74,54 @@ class PriorityGate:
         with self._cond:
             return dict(self._running)
 
-    def _higher(self, rank: int) -> set[int]:
-        return {t for t, r in self._tickets.items() if r < rank}
+    def _free(self, rank: int) -> bool:
+        """Whether a batch of class ``rank`` may take a slot now."""
+        if self._running["interactive"] + self._batches >= self.slots:
+            return False
+        return not any(self._waiting[name] for name in PRIORITIES[1:rank])
 
-    def checkpoint(self, priority: Priority | None = None) -> float:
-        """Wait until the work of a higher class than ``priority`` (default: this
-        thread's) running now has finished, at most ``max_wait_s``; returns the seconds
-        waited."""
+    @contextmanager
+    def batch(self, priority: Priority | None = None) -> Iterator[float]:
+        """Hold a CPU slot for one model batch of ``priority`` work (default: this
+        thread's class); yields the seconds waited for it. Interactive work never
+        waits and takes no slot (it counts as running already)."""
         rank = _RANK[priority or self.current()]
         if rank == 0:
-            return 0.0
+            yield 0.0
+            return
+        name = PRIORITIES[rank]
+        waited = 0.0
         with self._cond:
-            ahead = self._higher(rank)
-            if not ahead:
-                return 0.0
-            self.yields += 1
-            started = time.perf_counter()
-            deadline = started + self.max_wait_s
-            while ahead & self._tickets.keys():
-                left = deadline - time.perf_counter()
-                if left <= 0:
-                    break
-                self._cond.wait(left)
-            return time.perf_counter() - started
+            if not self._free(rank):
+                self.yields += 1
+                self._waiting[name] += 1
+                started = time.perf_counter()
+                deadline = started + self.max_wait_s
+                try:
+                    while not self._free(rank):
+                        left = deadline - time.perf_counter()
+                        if left <= 0:
+                            break
+                        self._cond.wait(left)
+                finally:
+                    self._waiting[name] -= 1
+                waited = time.perf_counter() - started
+            self._batches += 1
+        try:
+            yield waited
+        finally:
+            with self._cond:
+                self._batches -= 1
+                self._cond.notify_all()
 
 
 GATE = PriorityGate()
 """The process's gate: one CPU, one set of classes."""
 
 
-def checkpoint(priority: Priority | None = None) -> float:
-    """:meth:`PriorityGate.checkpoint` on the process's gate."""
-    return GATE.checkpoint(priority)
+def batch(priority: Priority | None = None) -> AbstractContextManager[float]:
+    """:meth:`PriorityGate.batch` on the process's gate."""
+    return GATE.batch(priority)
 
 
 def current() -> Priority:
@@ -113,4 +129,4 @@ def current() -> Priority:
     return GATE.current()
 
 
-__all__ = ["GATE", "PRIORITIES", "Priority", "PriorityGate", "checkpoint", "current"]
+__all__ = ["GATE", "PRIORITIES", "Priority", "PriorityGate", "batch", "current"]

@@ -667,8 +667,8 @@ def watch(
 
     Holds the index while it runs, like the server (which polls VNQA_FEEDS itself).
     """
-    from index.feed_positions import FeedPositions
-    from service.feeds import FEED_POSITIONS_FILE, FeedWatcher
+    from index.feed_state import feed_state_for
+    from service.feeds import FEED_STATE_FILE, FeedWatcher
     from service.fetching import FetchLimits
     from service.runtime import load_embedder_from, open_index
 
@@ -676,10 +676,14 @@ def watch(
         settings = _settings()
         embedder = load_embedder_from(settings)
         index = open_index(settings, embedder)
-        positions = FeedPositions(settings.data_dir / FEED_POSITIONS_FILE)
+        state = feed_state_for(
+            getattr(index, "store", None),
+            settings.data_dir / FEED_STATE_FILE,
+            lease_s=settings.feed_lease_s,
+        )
         watcher = FeedWatcher(
             feeds,
-            positions,
+            state,
             index.add_articles,
             FetchLimits.from_settings(settings),
             interval_s=interval or settings.feed_interval_s,
@@ -696,5 +700,5 @@ def watch(
                     break
                 time.sleep(watcher.interval_s)
         finally:
-            positions.close()
+            state.close()
             index.close()

@@ -15,8 +15,11 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+from tests.conftest import missing_component
 from tests.service.server_process import free_port
 
 
@@ -153,3 +156,22 @@ class MilvusLiteServer:
         if self.process is not None and self.process.poll() is None:
             self.process.kill()
             self.process.wait(timeout=30)
+
+
+@contextmanager
+def running_backends(root: Path) -> Iterator[tuple[PostgresServer, MilvusLiteServer]]:
+    """A PostgreSQL and a ``milvus-lite server`` of their own (Milvus's data under
+    ``root``), for a test module's replicas; skips (fails in CI) when one is missing."""
+    if postgres_bin() is None:
+        missing_component("PostgreSQL (initdb, pg_ctl) is not installed: run `make test-deps`")
+    if milvus_lite_command() is None:
+        missing_component("milvus-lite is not installed: pip install -e '.[scale]'")
+    pg = PostgresServer().init()
+    try:
+        milvus = MilvusLiteServer(root).start()
+        try:
+            yield pg, milvus
+        finally:
+            milvus.stop()
+    finally:
+        pg.destroy()

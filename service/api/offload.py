@@ -4,7 +4,8 @@ A route awaits ``offload(func, *args)``; the call runs in a worker thread of its
 (one per cost class: searches and asks ``VNQA_INFERENCE_WORKERS`` threads each;
 writes: one), at most ``VNQA_MAX_QUEUE`` calls wait per lane, and one more is refused
 with 503 ``overloaded``. Each lane's calls run as its cost class
-(:mod:`models.priority`), so asks and ingests yield to searches between model batches.
+(:mod:`models.priority`), so the model batches of asks and ingests take the cores
+that searches leave free.
 """
 
 from __future__ import annotations
@@ -35,7 +36,8 @@ class Offload:
     and ``Retry-After`` instead of joining an unbounded queue (``None``: no bound).
     ``observe(name, seconds)``, when given, receives each call's run time in its
     worker (queueing excluded). Calls run as ``priority`` work (:mod:`models.priority`):
-    heavy and bulk work yields to interactive work between model batches. The
+    the model batches of heavy and bulk work hold CPU slots that interactive work
+    takes first. The
     counters are only touched on the event loop.
     """
 
@@ -129,8 +131,8 @@ def make_offloads(settings: Settings, observe: Callable[[str, float], None] | No
     the write lane (one thread), each with its own queue bound.
 
     Searches have their own workers and queue, so they never wait behind asks; they
-    run as interactive work, which asks (heavy) and ingests (bulk) yield to between
-    model batches. Ingests and deletes get a single worker; the index serializes
+    run as interactive work, whose CPU slots the model batches of asks (heavy) and
+    ingests (bulk) leave to them. Ingests and deletes get a single worker; the index serializes
     writes anyway.
     """
     workers, queue = settings.inference_workers, settings.max_queue

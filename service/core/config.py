@@ -219,6 +219,14 @@ class Settings(BaseSettings):
         None, description="Comma-separated RSS/Atom feed URLs the server polls."
     )
     feed_interval_s: float = Field(300.0, ge=1, description="Seconds between feed polls.")
+    feed_lease_s: float = Field(
+        120.0,
+        gt=0,
+        le=86_400,
+        description="How long a replica's claim on a feed it polls lasts without progress "
+        "(renewed before each item; keep it above VNQA_FETCH_TIMEOUT_S): a replica that "
+        "dies mid-poll leaves the feed to the others after this.",
+    )
 
     # Access and operations (see service/api/security.py, service/api/observability.py)
     api_keys: str | None = Field(

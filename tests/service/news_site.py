@@ -29,6 +29,8 @@ class NewsSite:
     feed_items: list[str] = field(default_factory=list)  # page names, newest last
     redirects: dict[str, str] = field(default_factory=dict)  # path -> Location
     hits: list[str] = field(default_factory=list)
+    # path -> seconds: the next request for it waits that long first (once)
+    stalls: dict[str, float] = field(default_factory=dict)
 
     def url(self, path: str) -> str:
         """The absolute URL of ``path`` on this server."""
@@ -63,6 +65,9 @@ def _handler(site: NewsSite) -> type[BaseHTTPRequestHandler]:
 
         def do_GET(self) -> None:  # noqa: N802 - the http.server spelling
             site.hits.append(self.path)
+            stall = site.stalls.pop(self.path, 0.0)
+            if stall:
+                time.sleep(stall)
             if self.path in site.redirects:
                 self.send_response(302)
                 self.send_header("Location", site.redirects[self.path])

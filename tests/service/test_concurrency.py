@@ -113,12 +113,13 @@ def test_searches_are_shed_on_their_own_lane(make_runtime):
 
 
 def test_a_search_runs_while_asks_and_an_ingest_fill_their_lanes(make_runtime, monkeypatch):
-    """Asks saturate the inference lane and an ingest waits at a model checkpoint
-    because a search is running: the searches are answered, and the ingest resumes
-    only once no search runs (ordering, not timing)."""
+    """Asks saturate the inference lane and an ingest's model batch waits for a CPU
+    slot because a search holds the only one: the searches are answered, and the
+    ingest resumes only once no search runs (ordering, not timing)."""
     from models.priority import GATE
 
     monkeypatch.setattr(GATE, "max_wait_s", 600.0)  # the ingest waits for the searches
+    monkeypatch.setattr(GATE, "slots", 1)  # one core: a running search fills it
     articles = synthetic_articles(40)
     # Two workers per lane: one search is held, the other answers the searches below.
     with TestClient(create_app(runtime=make_runtime(inference_workers=2))) as client:

@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from index.feed_positions import FeedPositions
+from index.feed_state import SqliteFeedState
 from service.api.app import create_app
 from service.cli import app as cli_app
 from service.feeds import FeedWatcher
@@ -66,10 +66,10 @@ def test_the_watcher_keeps_its_place_across_restarts(site, tmp_path) -> None:
     limits = FetchLimits(allow_private=True, timeout_s=5)
 
     def watcher() -> FeedWatcher:
-        positions = FeedPositions(tmp_path / "feeds.sqlite3")
+        state = SqliteFeedState(tmp_path / "feeds.sqlite3")
         return FeedWatcher(
             [site.url("feed.rss")],
-            positions,
+            state,
             lambda articles: stored.extend(a.id for a in articles),
             limits,
         )

@@ -12,27 +12,14 @@ import time
 import httpx
 import pytest
 
-from tests.conftest import missing_component
 from tests.service.server_process import ServerProcess
-from tests.shared_servers import (
-    MilvusLiteServer,
-    PostgresServer,
-    milvus_lite_command,
-    postgres_bin,
-)
+from tests.shared_servers import running_backends
 
 
 @pytest.fixture(scope="module")
 def backends(tmp_path_factory):
-    if postgres_bin() is None:
-        missing_component("PostgreSQL (initdb, pg_ctl) is not installed: run `make test-deps`")
-    if milvus_lite_command() is None:
-        missing_component("milvus-lite is not installed: pip install -e '.[scale]'")
-    pg = PostgresServer().init()
-    milvus = MilvusLiteServer(tmp_path_factory.mktemp("milvus")).start()
-    yield pg, milvus
-    milvus.stop()
-    pg.destroy()
+    with running_backends(tmp_path_factory.mktemp("milvus")) as servers:
+        yield servers
 
 
 def _replica(tmp_path_factory, backends, name: str) -> ServerProcess:
