@@ -1,6 +1,6 @@
 """How vnqa holds a news archive: the curve at 10k, 100k and 1M chunks.
 
-    .venv/bin/python bench/scaling.py                       # 10k, 100k, 1M (about an hour)
+    .venv/bin/python bench/scaling.py                       # 10k, 100k, 1M (~30 min loaded)
     .venv/bin/python bench/scaling.py --sizes 10000 100000  # a shorter curve
     .venv/bin/python bench/scaling.py --chart-only          # redraw the PNG from the JSON
 
@@ -16,7 +16,11 @@ fill") is the normalized sum of 2-5 real sentence vectors of one of those articl
 a little Gaussian noise: real geometry, recombined the way chunks recombine sentences.
 ``--real-sample`` chunks are embedded whole with the real model (their text and vector
 go into the corpus among its first 10k chunks), which also measures the model's
-passage rate. Queries (dev summaries) are real query vectors.
+passage rate. Queries (dev summaries) are real query vectors. With ``--vector-cache``
+(the sentence vectors ``bench/dense_recall.py`` embeds and caches: 27,000 of them from
+~1,990 articles in docs/benchmarks.md) the fill draws from every cached sentence, grouped
+by article, instead of 12 sentences of 60 articles: far fewer near-duplicates.
+The fill is vectorized (a million vectors in seconds of CPU).
 
 **Build.** Embedding a million chunks on a 2-core CPU would take days, so each size is
 built through the bulk paths of the components the server opens, not over HTTP: the
@@ -32,8 +36,12 @@ vectors, for several ``nprobe``.
 hybrid search p50/p95 over the queries (query embedding included), single-article
 writes (``ArticleIndex.add_articles`` of one held-out dev article: chunking, embedding,
 SQLite commit, FAISS, keyword commit; the HTTP layer adds a few ms on top) and whether
-that article is found by keyword and by dense search right after the write returns,
-and the process's RSS (current and peak). Disk is the index folder's size.
+that article is found by keyword and by dense search (its opening 300 characters as the
+query) right after the write returns (a keyword search of its title is recorded too: a
+ranking test), what the periodic save of the vector file costs, and the process's RSS
+(current and peak). Disk is the index folder's size. ``--lock`` runs each probe under
+an exclusive ``flock`` (quiet timings); ``--merge`` keeps other sizes already in
+``--out``; ``--reprobe`` probes ``--keep`` builds again.
 
 Results go to ``--out`` (JSON) and the chart to ``--chart`` (PNG), drawn from the JSON.
 """
@@ -90,7 +98,12 @@ class Corpus:
     """Dev sentences, real vectors of a sample of them, and chunks recombined from them."""
 
     def __init__(
-        self, rows: list[dict], embedder, vector_articles: int, sentences_per_article: int
+        self,
+        rows: list[dict],
+        embedder,
+        vector_articles: int,
+        sentences_per_article: int,
+        cached: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> None:
         self.sentences: list[str] = []
         self.by_article: list[np.ndarray] = []  # sentence ids per dev article
@@ -102,6 +115,18 @@ class Corpus:
             if len(ids) >= 2:
                 self.by_article.append(np.asarray(ids, dtype=np.int64))
         self.syllables = np.asarray([count_syllables(s) for s in self.sentences])
+        if cached is not None:  # every cached sentence vector, grouped by its article
+            self.vectors, article_of = cached
+            self.vector_groups = [
+                rows_of
+                for rows_of in np.split(
+                    np.argsort(article_of, kind="stable"),
+                    np.flatnonzero(np.diff(np.sort(article_of))) + 1,
+                )
+                if len(rows_of) >= 2
+            ]
+            self.sentence_s, self.embedded = 0.0, len(self.vectors)
+            return
         rng = np.random.default_rng(0)
         groups = [
             rng.permutation(ids)[:sentences_per_article]
@@ -133,16 +158,31 @@ class Corpus:
 
     def fill(self, n: int, seed: int = 0) -> np.ndarray:
         """``n`` fill vectors: each the normalized sum of 2-5 real sentence vectors of one
-        embedded article, plus noise (a chunk-like mix of real vectors)."""
+        embedded article, plus noise (a chunk-like mix of real vectors). Vectorized in
+        blocks: a million of them take seconds."""
         rng = np.random.default_rng(seed)
+        width = max(len(g) for g in self.vector_groups)
+        members = np.full((len(self.vector_groups), width), -1, dtype=np.int64)
+        for row, group in enumerate(self.vector_groups):
+            members[row, : len(group)] = group
+        sizes = (members >= 0).sum(axis=1)
         out = np.empty((n, self.vectors.shape[1]), dtype=np.float32)
-        for i in range(n):
-            group = self.vector_groups[rng.integers(len(self.vector_groups))]
-            picks = rng.choice(group, size=min(len(group), int(rng.integers(2, 6))), replace=False)
-            out[i] = self.vectors[picks].sum(axis=0)
-        out /= np.linalg.norm(out, axis=1, keepdims=True)
-        out += rng.standard_normal(out.shape, dtype=np.float32) * _FILL_NOISE
-        out /= np.linalg.norm(out, axis=1, keepdims=True)
+        for start in range(0, n, 50_000):
+            m = min(50_000, n - start)
+            groups = rng.integers(len(members), size=m)
+            picks = np.minimum(rng.integers(2, 6, size=m), sizes[groups])
+            keys = rng.random((m, width))
+            keys[members[groups] < 0] = np.inf  # padding sorts last
+            order = np.argsort(keys, axis=1)
+            chosen = np.take_along_axis(members[groups], order, axis=1)
+            block = np.zeros((m, self.vectors.shape[1]), dtype=np.float32)
+            for j in range(int(picks.max())):
+                use = picks > j
+                block[use] += self.vectors[chosen[use, j]]
+            block /= np.linalg.norm(block, axis=1, keepdims=True)
+            block += rng.standard_normal(block.shape, dtype=np.float32) * _FILL_NOISE
+            block /= np.linalg.norm(block, axis=1, keepdims=True)
+            out[start : start + m] = block
         return out
 
 
@@ -246,11 +286,7 @@ def _recall(
     """Recall@10 of ``dense`` against a brute-force scan, per nprobe (1.0 when exact)."""
     if dense.is_exact:
         return {"exact": 1.0}
-    truth = []
-    for q in queries:
-        scores = vectors @ q
-        top = np.argpartition(-scores, 10)[:10]
-        truth.append(set(keys[top].tolist()))
+    truth = [set(keys[top].tolist()) for top in exact_top(vectors, queries, 10)]
     found = {}
     for nprobe in nprobes:
         dense._index.nprobe = nprobe
@@ -261,6 +297,22 @@ def _recall(
         found[str(nprobe)] = float(np.mean(got))
     dense._index.nprobe = settings.ivf_nprobe
     return found
+
+
+def exact_top(vectors: np.ndarray, queries: np.ndarray, k: int) -> np.ndarray:
+    """Row numbers of each query's ``k`` nearest ``vectors`` (inner product), by a
+    brute-force scan in blocks (a million rows: seconds, little memory)."""
+    best_rows = np.zeros((len(queries), 0), dtype=np.int64)
+    best_scores = np.zeros((len(queries), 0), dtype=np.float32)
+    for start in range(0, len(vectors), 100_000):
+        scores = queries @ vectors[start : start + 100_000].T
+        top = np.argpartition(-scores, min(k, scores.shape[1] - 1), axis=1)[:, :k]
+        best_rows = np.concatenate([best_rows, top + start], axis=1)
+        best_scores = np.concatenate([best_scores, np.take_along_axis(scores, top, 1)], axis=1)
+        keep = np.argsort(-best_scores, axis=1)[:, :k]
+        best_rows = np.take_along_axis(best_rows, keep, 1)
+        best_scores = np.take_along_axis(best_scores, keep, 1)
+    return best_rows
 
 
 # -- probe (a separate process, as the server would be) ------------------------------------
@@ -283,6 +335,15 @@ def probe(data_dir: Path, queries: list[str], held_out: list[dict], backend: str
             t = time.perf_counter()
             index.search(q, top_k=5)
             lat.append((time.perf_counter() - t) * 1000)
+        by_mode: dict[str, list[float]] = {"bm25": [], "dense": [], "embed": []}
+        for q in queries[:100]:
+            for mode in ("bm25", "dense"):
+                t = time.perf_counter()
+                index.search(q, top_k=5, mode=mode)
+                by_mode[mode].append((time.perf_counter() - t) * 1000)
+            t = time.perf_counter()
+            embedder.embed_queries([q])
+            by_mode["embed"].append((time.perf_counter() - t) * 1000)
         warm = held_out[0]  # the first write loads the sentence splitter: not timed
         index.add_articles([Article(id="warm-up", title=warm.get("title"), text=warm["body"])])
         writes = []
@@ -294,8 +355,9 @@ def probe(data_dir: Path, queries: list[str], held_out: list[dict], backend: str
             ack = time.perf_counter() - t
             embed_s = embedder.passage_s
             t = time.perf_counter()
-            kw = index.search(row["title"], top_k=10, mode="bm25")
+            kw = index.search(row["body"][:300], top_k=10, mode="bm25")  # its own words
             kw_s = time.perf_counter() - t
+            by_title = index.search(row["title"], top_k=10, mode="bm25")  # a ranking test
             t = time.perf_counter()
             dn = index.search(row["body"][:300], top_k=10, mode="dense")
             dn_s = time.perf_counter() - t
@@ -305,18 +367,29 @@ def probe(data_dir: Path, queries: list[str], held_out: list[dict], backend: str
                     "embed_s": embed_s,
                     "index_side_s": ack - embed_s,
                     "found_keyword": any(h.article_id == article.id for h in kw),
+                    "found_keyword_by_title": any(h.article_id == article.id for h in by_title),
                     "found_dense": any(h.article_id == article.id for h in dn),
                     "keyword_found_after_s": ack + kw_s,
                     "dense_found_after_s": ack + dn_s,
                 }
             )
         rss = perfkit.rss_bytes()
+        # Past the exact threshold the vector file is saved at most once a minute, inside
+        # the write that finds it due: what that write pays on top.
+        t = time.perf_counter()
+        index._save_dense()
+        save_s = time.perf_counter() - t
     finally:
         index.close()
     return {
+        "dense_save_s": save_s,
         "open_s": open_s,
         "hybrid_p50_ms": perfkit.percentile(lat, 50),
         "hybrid_p95_ms": perfkit.percentile(lat, 95),
+        "keyword_p50_ms": perfkit.percentile(by_mode["bm25"], 50),
+        "dense_p50_ms": perfkit.percentile(by_mode["dense"], 50),
+        "query_embed_p50_ms": perfkit.percentile(by_mode["embed"], 50),
+        "nprobe": settings.ivf_nprobe,
         "writes": writes,
         "post_ack_s_median": float(np.median([w["ack_s"] for w in writes])),
         "post_ack_s_max": float(max(w["ack_s"] for w in writes)),
@@ -408,9 +481,10 @@ def table(results: list[dict]) -> str:
     """The markdown table of docs/benchmarks.md."""
     lines = [
         "| chunks | structure | build: store / dense / keyword s | open s | hybrid p50 / "
-        "p95 ms | POST ack median / max s (index side) | found at once (kw / dense) | RSS GiB "
-        "(peak) | disk GiB | recall@10 (nprobe) |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "p95 ms | p50 ms: keyword / dense / query embedding | POST ack median / max s "
+        "(index side) | found at once (kw / dense) | vector save s | RSS GiB (peak) | "
+        "disk GiB | recall@10 (nprobe) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         recall = ", ".join(f"{v:.3f} ({k})" for k, v in r["recall_at_10"].items())
@@ -418,9 +492,13 @@ def table(results: list[dict]) -> str:
             f"| {r['chunks']:,} | {r['dense_structure']} | {r['store_s']:.0f} / "
             f"{r['dense_build_s']:.0f} / {r['keywords_build_s']:.0f} | {r['open_s']:.1f} | "
             f"{r['hybrid_p50_ms']:.1f} / {r['hybrid_p95_ms']:.1f} | "
+            f"{r.get('keyword_p50_ms', float('nan')):.1f} / "
+            f"{r.get('dense_p50_ms', float('nan')):.1f} / "
+            f"{r.get('query_embed_p50_ms', float('nan')):.1f} | "
             f"{r['post_ack_s_median']:.2f} / {r['post_ack_s_max']:.2f} "
             f"({r['post_index_side_s_median']:.2f} / {r['post_index_side_s_max']:.2f}) | "
             f"{'yes' if r['found_keyword'] else 'NO'} / {'yes' if r['found_dense'] else 'NO'} | "
+            f"{r.get('dense_save_s', float('nan')):.2f} | "
             f"{r['rss_bytes'] / 2**30:.2f} ({r['peak_rss_bytes'] / 2**30:.2f}) | "
             f"{r['disk_bytes'] / 2**30:.2f} | {recall} |"
         )
@@ -434,6 +512,26 @@ def _cpu() -> str:
     return "unknown"
 
 
+def _probe_child(
+    data_dir: Path, args: argparse.Namespace, queries: list[str], held_out: list[dict]
+) -> dict | None:
+    """Run :func:`probe` in a fresh process (under ``--lock`` when given); None if it failed."""
+    locked = ["flock", "-x", str(args.lock)] if args.lock else []
+    child = subprocess.run(
+        locked
+        + [sys.executable, __file__, "--probe", str(data_dir)]
+        + (["--backend", args.backend] if args.backend else []),
+        input=json.dumps({"queries": queries, "held_out": held_out}),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if child.returncode != 0:
+        print(child.stderr[-3000:], flush=True)
+        return None
+    return json.loads(child.stdout.strip().splitlines()[-1])
+
+
 def main(argv: list[str] | None = None) -> int:
     """Build each size, probe it in a fresh process, write the JSON, table and chart."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -445,6 +543,12 @@ def main(argv: list[str] | None = None) -> int:
         help="dev2k articles whose sentences are embedded for the fill",
     )
     parser.add_argument("--sentences-per-article", type=int, default=12)
+    parser.add_argument(
+        "--vector-cache",
+        type=Path,
+        default=None,
+        help="fill from every sentence vector cached by bench/dense_recall.py instead",
+    )
     parser.add_argument(
         "--real-sample", type=int, default=100, help="chunks embedded whole with the real model"
     )
@@ -460,6 +564,22 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="build under this folder and keep it (default: a temp folder)",
     )
+    parser.add_argument(
+        "--lock",
+        type=Path,
+        default=None,
+        help="run each probe under an exclusive flock of this file (quiet timings)",
+    )
+    parser.add_argument(
+        "--merge",
+        action="store_true",
+        help="keep the other sizes' results already in --out (one size per run)",
+    )
+    parser.add_argument(
+        "--reprobe",
+        action="store_true",
+        help="probe the --keep builds of --sizes again and update their results in --out",
+    )
     parser.add_argument("--probe", type=Path, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
@@ -474,6 +594,24 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     perfkit.require_vietnews()
+    if args.reprobe:  # probe kept builds again (other settings, a quieter machine)
+        if args.keep is None:
+            parser.error("--reprobe needs --keep")
+        rows = load_vietnews(path=DEV2K)
+        held_out, rows = rows[-HELD_OUT:], rows[:-HELD_OUT]
+        queries = [r["summary"] for r in rows[: args.queries]]
+        saved = json.loads(args.out.read_text())
+        for r in saved["results"]:
+            if r["chunks"] in args.sizes:
+                probed = _probe_child(args.keep / f"n{r['chunks']}", args, queries, held_out)
+                if probed is None:
+                    return 1
+                r.update(probed)
+                print(json.dumps({k: v for k, v in r.items() if k != "writes"}), flush=True)
+        args.out.write_text(json.dumps(saved, indent=1))
+        chart(saved["results"], args.chart)
+        print(table(saved["results"]))
+        return 0
     from service.runtime import load_embedder_from
 
     overrides = {"embedding_backend": args.backend} if args.backend else {}
@@ -481,7 +619,13 @@ def main(argv: list[str] | None = None) -> int:
     embedder = load_embedder_from(settings)
     rows = load_vietnews(path=DEV2K)
     held_out, rows = rows[-HELD_OUT:], rows[:-HELD_OUT]
-    corpus = Corpus(rows, embedder, args.vector_articles, args.sentences_per_article)
+    cached = None
+    if args.vector_cache is not None:  # the sentence vectors of bench/dense_recall.py
+        from dense_recall import article_of_sentences
+
+        base = np.load(args.vector_cache)["base"]
+        cached = (base, article_of_sentences(rows)[: len(base)])
+    corpus = Corpus(rows, embedder, args.vector_articles, args.sentences_per_article, cached)
     print(
         f"{len(corpus.sentences):,} sentences of {len(rows)} dev2k articles; "
         f"{corpus.embedded} of them embedded in {corpus.sentence_s:.0f} s",
@@ -512,20 +656,12 @@ def main(argv: list[str] | None = None) -> int:
         )
         result["build_s"] = time.perf_counter() - started
         print(f"built {n:,} chunks in {result['build_s']:.0f} s: {result}", flush=True)
-        child = subprocess.run(
-            [sys.executable, __file__, "--probe", str(data_dir)]
-            + (["--backend", args.backend] if args.backend else []),
-            input=json.dumps({"queries": queries, "held_out": held_out}),
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if child.returncode != 0:
-            print(child.stderr[-3000:], flush=True)
+        probed = _probe_child(data_dir, args, queries, held_out)
+        if probed is None:
             return 1
-        result.update(json.loads(child.stdout.strip().splitlines()[-1]))
+        result.update(probed)
         result["disk_bytes"] = perfkit.dir_bytes(run_settings.index_dir)
-        results.append(result)
+        results = sorted([*results, result], key=lambda r: r["chunks"])
         print(json.dumps({k: v for k, v in result.items() if k != "writes"}), flush=True)
         if args.keep is None:
             shutil.rmtree(base, ignore_errors=True)
@@ -538,8 +674,15 @@ def main(argv: list[str] | None = None) -> int:
             "queries": len(queries),
             "cpu": _cpu(),
         }
-        args.out.write_text(json.dumps({"meta": meta, "results": results}, indent=1))
-        chart(results, args.chart)
+        written = results
+        if args.merge and args.out.exists():  # read now: another run may have written since
+            done = {r["chunks"] for r in results}
+            kept = json.loads(args.out.read_text())["results"]
+            written = sorted(
+                [r for r in kept if r["chunks"] not in done] + results, key=lambda r: r["chunks"]
+            )
+        args.out.write_text(json.dumps({"meta": meta, "results": written}, indent=1))
+        chart(written, args.chart)
     print(table(results))
     return 0
 

@@ -15,13 +15,16 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Replace ``path`` with ``data`` so readers see the old or the new file, never half."""
+def atomic_write_bytes(path: Path, *parts: bytes | memoryview) -> None:
+    """Replace ``path`` with ``parts`` written one after another, so readers see the old
+    or the new file, never half. Parts are written as given: a large buffer is not
+    copied into one ``bytes`` first (the vector file is ~0.8 GB at 1M chunks)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+            for part in parts:
+                handle.write(part)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp_name, path)

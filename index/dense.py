@@ -2,10 +2,11 @@
 
 Up to ``exact_max`` vectors the index is exact (``IndexIDMap2(IndexFlatIP)``). Past it,
 the vectors move into an inverted-file index (~4·√n lists, searching ``nprobe`` of
-them) that scans a few percent of the vectors per query. Its lists hold the vectors as
-8-bit scalar-quantized codes (``codec="sq8"``, a quarter of float32's memory: 1M
-384-d vectors in ~0.4 GB) or as float32 (``codec="flat"``); the recall and latency of
-each against exact search are measured in ``bench/scaling.py`` (docs/benchmarks.md).
+them) that scans a few percent of the vectors per query. Its lists hold the vectors in
+half precision (``codec="fp16"``, the default: 1M 384-d vectors in ~0.8 GB, recall equal
+to float32's), as 8-bit scalar-quantized codes (``"sq8"``, ~0.4 GB, lower recall) or as
+float32 (``"flat"``, ~1.5 GB); recall and latency against exact search are measured by
+``bench/dense_recall.py`` (real e5 vectors) and ``bench/scaling.py`` (docs/benchmarks.md).
 
 Moving to IVF, or retraining it as it grows, can run beside the searches
 (:meth:`DenseIndex.start_refit` … :meth:`DenseIndex.finish_refit`): the new structure is
@@ -16,7 +17,7 @@ IVF rather than HNSW because articles get replaced and deleted: FAISS's HNSW can
 remove vectors (``remove_ids`` is unsupported), so every delete would mean a rebuild,
 while IVF removes in place (a hash direct map makes it cheap and lets vectors be read
 back by id). A filtered search (a few articles, a source, a date range) is answered exactly
-from the stored vectors (decoded from 8 bits with ``sq8``).
+from the stored vectors (decoded from half precision or 8 bits).
 """
 
 from __future__ import annotations
@@ -31,9 +32,9 @@ import faiss as _faiss
 import numpy as np
 
 from index.atomic import atomic_write_bytes
+from index.defaults import DEFAULT_CODEC, DEFAULT_NPROBE
 
 DEFAULT_EXACT_MAX = 50_000
-DEFAULT_NPROBE = 64
 # A filtered search over at most this many vectors is computed exactly, even on IVF.
 _EXACT_FILTER_MAX = 50_000
 _TRAIN_PER_LIST = 64  # training sample size per inverted list (FAISS wants >= 39)
@@ -41,8 +42,8 @@ _TRAIN_PER_LIST = 64  # training sample size per inverted list (FAISS wants >= 3
 # would clip the vectors added later, so below this many the lists keep float32.
 _SQ8_MIN_TRAIN = 10_000
 REFIT_BATCH = 100_000  # vectors copied into a refitted structure per read-locked step
-Codec = str  # "sq8" or "flat": how IVF lists store the vectors
-CODECS = ("sq8", "flat")
+Codec = str  # "fp16", "sq8" or "flat": how IVF lists store the vectors
+CODECS = ("fp16", "sq8", "flat")
 # Saved files start with this and the store generation they mirror (8 bytes, little
 # endian), then FAISS's own serialization; files without it (older saves) load too.
 _MAGIC = b"VNQAGEN1"
@@ -72,7 +73,7 @@ class DenseIndex:
         *,
         exact_max: int = DEFAULT_EXACT_MAX,
         nprobe: int = DEFAULT_NPROBE,
-        codec: Codec = "sq8",
+        codec: Codec = DEFAULT_CODEC,
         auto_fit: bool = True,
     ) -> None:
         if codec not in CODECS:
@@ -99,7 +100,7 @@ class DenseIndex:
         *,
         exact_max: int = DEFAULT_EXACT_MAX,
         nprobe: int = DEFAULT_NPROBE,
-        codec: Codec = "sq8",
+        codec: Codec = DEFAULT_CODEC,
         auto_fit: bool = True,
     ) -> DenseIndex:
         """Read an index saved by :meth:`save`; converts it if ``exact_max`` now says so.
@@ -125,7 +126,7 @@ class DenseIndex:
     def save(self, path: Path, generation: int = 0) -> None:
         """Write the index atomically, recording the store ``generation`` it mirrors."""
         header = _MAGIC + int(generation).to_bytes(8, "little")
-        atomic_write_bytes(path, header + faiss.serialize_index(self._index).tobytes())
+        atomic_write_bytes(path, header, memoryview(faiss.serialize_index(self._index)))
         self.saved_generation = generation
 
     def __len__(self) -> int:
@@ -297,7 +298,11 @@ def _ivf(dimension: int, sample: np.ndarray, nprobe: int, codec: Codec, nlist: i
     """An empty IVF index (inner product, hash direct map, ``codec`` lists) trained on
     ``sample``."""
     quantizer = faiss.IndexFlatIP(dimension)
-    if codec == "sq8" and len(sample) >= _SQ8_MIN_TRAIN:
+    if codec == "fp16":  # half precision needs no range learnt from the sample
+        index = faiss.IndexIVFScalarQuantizer(
+            quantizer, dimension, nlist, faiss.ScalarQuantizer.QT_fp16, faiss.METRIC_INNER_PRODUCT
+        )
+    elif codec == "sq8" and len(sample) >= _SQ8_MIN_TRAIN:
         index = faiss.IndexIVFScalarQuantizer(
             quantizer, dimension, nlist, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT
         )

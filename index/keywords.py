@@ -39,6 +39,8 @@ _STATE = "state.json"
 # What the terms are made of; a stored index analysed otherwise is rebuilt at open.
 _ANALYSIS_VERSION = 1
 _WRITER_HEAP = 64_000_000  # bytes tantivy buffers before it writes a segment
+# A rebuild buffers more: fewer, larger segments to write and merge (docs/benchmarks.md).
+_BULK_WRITER_HEAP = 512_000_000
 
 
 @lru_cache(maxsize=200_000)
@@ -155,14 +157,28 @@ class KeywordIndex:
         if self._writer is None:
             raise RuntimeError("the keyword index is open read-only")
         with self._lock:
+            self._writer = None  # one writer per folder: the small one goes first
+            bulk = self._index.writer(_BULK_WRITER_HEAP, 1)
+            self._writer = bulk
             try:
-                self._writer.delete_all_documents()
+                bulk.delete_all_documents()
                 for chunk_id, text in chunks:
-                    self._writer.add_document(self._document(chunk_id, text))
+                    bulk.add_document(self._document(chunk_id, text))
                 self._commit(generation)
             except BaseException:
-                self._rollback()
+                try:
+                    bulk.rollback()
+                except Exception as exc:  # dropped below all the same
+                    logger.warning("keyword index rollback: %s", exc)
                 raise
+            finally:
+                self._writer = None
+                try:
+                    bulk.wait_merging_threads()  # releases the folder for the small writer
+                except Exception as exc:  # a merge failed; the commit stands
+                    logger.warning("keyword index writer: %s", exc)
+                del bulk
+                self._writer = self._index.writer(_WRITER_HEAP, 1)
 
     def _commit(self, generation: int) -> None:
         if self._writer is None:

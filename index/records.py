@@ -7,8 +7,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from index.defaults import DEFAULT_MAX_SYLLABLES, DEFAULT_OVERLAP_SENTENCES
-from index.dense import DEFAULT_EXACT_MAX, DEFAULT_NPROBE
+from index.defaults import (
+    DEFAULT_CODEC,
+    DEFAULT_MAX_SYLLABLES,
+    DEFAULT_NPROBE,
+    DEFAULT_OVERLAP_SENTENCES,
+)
+from index.dense import DEFAULT_EXACT_MAX
 
 SearchMode = Literal["hybrid", "dense", "bm25"]
 Fusion = Literal["convex", "rrf"]
@@ -138,7 +143,7 @@ class IndexOptions:
     embed_batch_size: int = 32
     dense_exact_max: int = DEFAULT_EXACT_MAX  # exact FAISS up to this many vectors, IVF beyond
     dense_nprobe: int = DEFAULT_NPROBE
-    dense_codec: str = "sq8"  # how IVF stores vectors: "sq8" (8-bit codes) or "flat"
+    dense_codec: str = DEFAULT_CODEC  # how IVF stores vectors: "fp16", "sq8" or "flat"
     # Past dense_exact_max vectors the vector file (hundreds of MB at 1M chunks) is saved at
     # most this often instead of after every write; a crash re-embeds the chunks since.
     dense_save_interval_s: float = 60.0

@@ -9,7 +9,12 @@ from typing import Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from index.defaults import DEFAULT_MAX_SYLLABLES, DEFAULT_OVERLAP_SENTENCES
+from index.defaults import (
+    DEFAULT_CODEC,
+    DEFAULT_MAX_SYLLABLES,
+    DEFAULT_NPROBE,
+    DEFAULT_OVERLAP_SENTENCES,
+)
 from models.defaults import DEFAULT_EMBEDDING_MODEL, DEFAULT_SUMMARIZER_MODEL
 
 
@@ -112,12 +117,15 @@ class Settings(BaseSettings):
         description="Exact FAISS search up to this many chunks; an IVF index beyond it.",
     )
     ivf_nprobe: int = Field(
-        64, ge=1, le=4096, description="IVF lists searched per query (more: slower, better recall)."
+        DEFAULT_NPROBE,
+        ge=1,
+        le=4096,
+        description="IVF lists searched per query (more: slower, better recall).",
     )
-    ivf_codec: Literal["sq8", "flat"] = Field(
-        "sq8",
-        description="How IVF lists store vectors: 8-bit codes (a quarter of the memory) "
-        "or float32.",
+    ivf_codec: Literal["fp16", "sq8", "flat"] = Field(
+        DEFAULT_CODEC,
+        description="How IVF lists store vectors: half precision (half of float32's "
+        "memory, its recall), 8-bit codes (a quarter, lower recall) or float32.",
     )
     dense_save_interval_s: float = Field(
         60.0,

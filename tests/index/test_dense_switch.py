@@ -158,3 +158,25 @@ def test_the_move_to_ivf_runs_beside_searches_and_writes(tmp_path, embedder, mon
         stored = {c.id for c in index._store.all_chunks()}
         assert set(index._dense.ids().tolist()) == stored
         assert index.search("không khí lạnh", top_k=1, mode="dense")[0].article_id == "late"
+
+
+def test_fp16_lists_keep_vectors_to_half_precision_and_search_like_float32(tmp_path):
+    vectors, ids = _vectors(600), np.arange(600)
+    index = DenseIndex(16, exact_max=100, nprobe=4096, codec="fp16")
+    index.add(ids.tolist(), vectors)
+    assert not index.is_exact
+    assert isinstance(faiss.downcast_index(index._index), faiss.IndexIVFScalarQuantizer)
+    np.testing.assert_allclose(index.vectors([5, 599]), vectors[[5, 599]], atol=1e-3)
+    assert index.remove([5]) == 1 and 5 not in set(index.ids().tolist())
+    held = index.ids()
+    for q in _vectors(5, seed=3):  # every list probed: the exact ranking, to fp16 rounding
+        got = [i for i, _ in index.search(q, 5)]
+        assert got == _exact_top(index.vectors(held), held, q, 5)
+    index.save(tmp_path / "d.faiss")
+    again = DenseIndex.load(tmp_path / "d.faiss", 16, exact_max=100, codec="fp16")
+    assert sorted(again.ids().tolist()) == sorted(held.tolist())
+
+
+def test_an_unknown_codec_is_refused():
+    with pytest.raises(ValueError, match="codec"):
+        DenseIndex(16, codec="pq")
