@@ -125,8 +125,19 @@ class DenseIndex:
 
     def save(self, path: Path, generation: int = 0) -> None:
         """Write the index atomically, recording the store ``generation`` it mirrors."""
+        self.write(path, self.serialize(generation), generation)
+
+    def serialize(self, generation: int = 0) -> list[bytes | memoryview]:
+        """The file :meth:`save` writes, as parts to write one after another (a header
+        with ``generation``, then FAISS's bytes): a copy, so :meth:`write` may run on
+        another thread while the index changes."""
         header = _MAGIC + int(generation).to_bytes(8, "little")
-        atomic_write_bytes(path, header, memoryview(faiss.serialize_index(self._index)))
+        return [header, memoryview(faiss.serialize_index(self._index))]
+
+    def write(self, path: Path, parts: Sequence[bytes | memoryview], generation: int) -> None:
+        """Write parts from :meth:`serialize` atomically (temp file, fsync, rename) and
+        note ``generation`` as the one on disk."""
+        atomic_write_bytes(path, *parts)
         self.saved_generation = generation
 
     def __len__(self) -> int:
