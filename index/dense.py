@@ -125,19 +125,19 @@ class DenseIndex:
 
     def save(self, path: Path, generation: int = 0) -> None:
         """Write the index atomically, recording the store ``generation`` it mirrors."""
-        self.write(path, self.serialize(generation), generation)
+        self.write(path, self._index, generation)
 
-    def serialize(self, generation: int = 0) -> list[bytes | memoryview]:
-        """The file :meth:`save` writes, as parts to write one after another (a header
-        with ``generation``, then FAISS's bytes): a copy, so :meth:`write` may run on
-        another thread while the index changes."""
+    def copy_for_save(self) -> Any:
+        """A copy of the FAISS index (its own clone: a memory copy, several times faster
+        than serializing), for :meth:`write` on another thread while this one changes."""
+        return faiss.clone_index(self._index)
+
+    def write(self, path: Path, image: Any, generation: int) -> None:
+        """Write ``image`` (this index, or a :meth:`copy_for_save` of it) atomically
+        (temp file, fsync, rename) with ``generation``, and note that generation as
+        the one on disk."""
         header = _MAGIC + int(generation).to_bytes(8, "little")
-        return [header, memoryview(faiss.serialize_index(self._index))]
-
-    def write(self, path: Path, parts: Sequence[bytes | memoryview], generation: int) -> None:
-        """Write parts from :meth:`serialize` atomically (temp file, fsync, rename) and
-        note ``generation`` as the one on disk."""
-        atomic_write_bytes(path, *parts)
+        atomic_write_bytes(path, header, memoryview(faiss.serialize_index(image)))
         self.saved_generation = generation
 
     def __len__(self) -> int:

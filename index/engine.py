@@ -348,10 +348,10 @@ class ArticleIndex:
     def _save_dense_beside(self) -> None:
         """The periodic save past the exact regime, off the write that finds it due.
 
-        The vectors are copied out here, under the caller's write lock (a consistent
-        image of the generation just committed, ~1 s at 1M chunks), and written and
-        fsynced by a background thread, so the write is acknowledged without waiting
-        for the disk. The file on disk stays the previous save until the new one is
+        The FAISS index is cloned here, under the caller's write lock (a consistent
+        image of the generation just committed; a memory copy), and serialized,
+        written and fsynced by a background thread, so the write is acknowledged
+        without waiting for either. The file on disk stays the previous save until the new one is
         renamed over it, exactly as with a save in the write: a crash meanwhile loses
         nothing (the next open re-embeds the chunks the file lacks). One save at a
         time: while one is in flight, a due save waits for the next write.
@@ -361,12 +361,12 @@ class ArticleIndex:
         path = self.directory / _DENSE_FILE
         dense = self._dense
         generation = self._store.generation()
-        parts = dense.serialize(generation)
+        image = dense.copy_for_save()
         self._last_save = time.monotonic()
 
         def write() -> None:
             try:
-                dense.write(path, parts, generation)
+                dense.write(path, image, generation)
             except OSError as exc:
                 self._note_unsaved(path, exc)
                 return

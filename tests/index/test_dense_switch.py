@@ -187,16 +187,16 @@ def test_an_unknown_codec_is_refused():
 def test_the_periodic_save_past_the_exact_regime_is_written_beside_the_write(
     tmp_path, embedder, monkeypatch
 ):
-    """Past the exact regime the write that finds the save due copies the vectors and
+    """Past the exact regime the write that finds the save due copies the index and
     returns; the file is written on a background thread (the previous file stays until
     the new one lands), searches and writes go on meanwhile, and nothing is lost."""
     started, release = threading.Event(), threading.Event()
     original = DenseIndex.write
 
-    def slow(self, path, parts, generation):
+    def slow(self, path, image, generation):
         started.set()
         assert release.wait(30), "the test never released the save"
-        return original(self, path, parts, generation)
+        return original(self, path, image, generation)
 
     articles = [
         Article(id=f"a{i}", text=f"Tin số {i} về giá lúa gạo tăng {i} đồng.") for i in range(8)
