@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import sys
 from pathlib import Path
@@ -168,6 +169,15 @@ def postgres_server():
     server = PostgresServer().init()
     yield server
     server.destroy()
+
+
+_databases = itertools.count()
+
+
+@pytest.fixture
+def pg_url(postgres_server) -> str:
+    """A fresh database on the session's PostgreSQL server."""
+    return postgres_server.new_database(f"test{next(_databases)}")
 
 
 @pytest.fixture(scope="session")

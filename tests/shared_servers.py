@@ -96,6 +96,14 @@ class PostgresServer:
             "start",
         )
 
+    def new_database(self, name: str) -> str:
+        """Create an empty database ``name`` on this server; returns its URL."""
+        import psycopg
+
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            conn.execute(f"CREATE DATABASE {name}")
+        return self.url.rsplit("/", 1)[0] + f"/{name}"
+
     def stop(self, mode: str = "fast") -> None:
         """Stop the server (``immediate``: as if it crashed)."""
         self._run("pg_ctl", "-D", str(self.data), "-m", mode, "-w", "stop", check=False)

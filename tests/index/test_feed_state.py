@@ -8,22 +8,11 @@ import threading
 import time
 from pathlib import Path
 
-import psycopg
 import pytest
 
 from index.feed_state import SqliteFeedState, feed_state_for
 
-_names = itertools.count()
 FEED = "http://tin.example/feed.rss"
-
-
-@pytest.fixture
-def pg_url(postgres_server):
-    """A fresh database on the session's PostgreSQL server."""
-    db = f"feeds{next(_names)}"
-    with psycopg.connect(postgres_server.url, autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {db}")
-    return postgres_server.url.rsplit("/", 1)[0] + f"/{db}"
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

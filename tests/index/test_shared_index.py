@@ -21,10 +21,7 @@ _names = itertools.count()
 def config(postgres_server, milvus_server):
     """A fresh database schema and collection per test, on the session's servers."""
     n = next(_names)
-    db = f"t{n}"
-    with psycopg.connect(postgres_server.url, autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {db}")
-    url = postgres_server.url.rsplit("/", 1)[0] + f"/{db}"
+    url = postgres_server.new_database(f"t{n}")
     return MilvusConfig(
         uri=milvus_server.uri, collection=f"chunks_{n}", database_url=url, timeout_s=3.0
     )

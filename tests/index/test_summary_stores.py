@@ -3,27 +3,14 @@ queue's claims: skip-locked between claimers, leases that lapse."""
 
 from __future__ import annotations
 
-import itertools
 import threading
 import time
 
-import psycopg
 import pytest
 
 from index.sqlite_reserving import ReservingArticleStore
 from index.store import NewArticle, NewChunk
 from index.summary_store import MadeSummary, summary_store_for
-
-_names = itertools.count()
-
-
-@pytest.fixture
-def pg_url(postgres_server):
-    """A fresh database on the session's PostgreSQL server."""
-    db = f"sum{next(_names)}"
-    with psycopg.connect(postgres_server.url, autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {db}")
-    return postgres_server.url.rsplit("/", 1)[0] + f"/{db}"
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
