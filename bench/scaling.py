@@ -419,10 +419,11 @@ def probe(data_dir: Path, queries: list[str], held_out: list[dict], backend: str
         save_write_ack_s = time.perf_counter() - t
         index.settle()
         save_write_done_s = time.perf_counter() - t
-        save_parts = _save_parts(index)
         t = time.perf_counter()
         index._save_dense()  # the whole save, in the caller
         save_s = time.perf_counter() - t
+        peak_rss = perfkit.peak_rss_bytes()  # before the breakdown's in-memory copies
+        save_parts = _save_parts(index)
     finally:
         index.close()
     return {
@@ -445,7 +446,7 @@ def probe(data_dir: Path, queries: list[str], held_out: list[dict], backend: str
         "found_keyword": all(w["found_keyword"] for w in writes),
         "found_dense": all(w["found_dense"] for w in writes),
         "rss_bytes": rss,
-        "peak_rss_bytes": perfkit.peak_rss_bytes(),
+        "peak_rss_bytes": peak_rss,
         "rss_model_only_bytes": rss_model,
     }
 

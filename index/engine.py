@@ -547,12 +547,13 @@ class ArticleIndex:
             logger.exception("vector update failed after the commit; rebuilding from the store")
             self._load_and_reconcile()
             return
-        if self._save_due():
-            if len(self._dense) <= self.options.dense_exact_max:
-                self._save_dense()  # a small file: saved within the write
-            else:
-                self._save_dense_beside()
+        save_due = self._save_due()
+        beside = save_due and len(self._dense) > self.options.dense_exact_max
+        if save_due and not beside:
+            self._save_dense()  # a small file: saved within the write
         self._write_keywords(removed, list(zip(added, texts, strict=True)))
+        if beside:  # after the keyword commit, whose fsync it would slow down
+            self._save_dense_beside()
 
     def _write_keywords(self, removed: Sequence[int], added: list[tuple[int, str]]) -> None:
         """Mirror the commit in the keyword index; after a failed write (a full disk)
