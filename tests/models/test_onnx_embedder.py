@@ -122,9 +122,9 @@ def test_token_batches_split_a_small_request_over_the_cores():
     # A few texts of one length make one pass; two cores cut it in two.
     assert len(token_batches([30] * 6, 32, parallel=1)) == 1
     assert [len(b) for b in token_batches([30] * 6, 32, parallel=2)] == [3, 3]
-    # Two cores: two passes of about equal tokens, every text exactly once.
+    # Two cores: at least two passes, none holding most of the tokens, every text once.
     batches = token_batches(lengths, 32, parallel=2)
-    assert len(batches) == 2 and sorted(sum(batches, [])) == list(range(6))
+    assert len(batches) >= 2 and sorted(sum(batches, [])) == list(range(6))
     costs = [sum(lengths[i] for i in b) for b in batches]
     assert max(costs) <= 0.7 * sum(lengths)
     # A request already over several batches keeps the token budget's batches.
