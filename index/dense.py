@@ -26,12 +26,12 @@ import math
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import faiss as _faiss
 import numpy as np
 
-from index.atomic import atomic_write_bytes
+from index.atomic import atomic_write
 from index.defaults import DEFAULT_CODEC, DEFAULT_NPROBE
 
 DEFAULT_EXACT_MAX = 50_000
@@ -47,6 +47,7 @@ CODECS = ("fp16", "sq8", "flat")
 # Saved files start with this and the store generation they mirror (8 bytes, little
 # endian), then FAISS's own serialization; files without it (older saves) load too.
 _MAGIC = b"VNQAGEN1"
+_WRITE_BLOCK = 4 << 20  # bytes per block when the index is streamed to its file
 
 # faiss ships stubs that describe its SWIG classes only in part (no ``DirectMap``, no
 # keyword arguments, base-class attributes only), so the module is used untyped here.
@@ -125,8 +126,26 @@ class DenseIndex:
 
     def save(self, path: Path, generation: int = 0) -> None:
         """Write the index atomically, recording the store ``generation`` it mirrors."""
+        self.write(path, self._index, generation)
+
+    def copy_for_save(self) -> Any:
+        """A copy of the FAISS index (its own clone: a memory copy, several times faster
+        than serializing), for :meth:`write` on another thread while this one changes."""
+        return faiss.clone_index(self._index)
+
+    def write(self, path: Path, image: Any, generation: int) -> None:
+        """Write ``image`` (this index, or a :meth:`copy_for_save` of it) atomically
+        (temp file, fsync, rename) with ``generation``, and note that generation as
+        the one on disk."""
         header = _MAGIC + int(generation).to_bytes(8, "little")
-        atomic_write_bytes(path, header, memoryview(faiss.serialize_index(self._index)))
+
+        def fill(handle: BinaryIO) -> None:
+            handle.write(header)
+            # Streamed to the file a block at a time: no in-memory copy of the index
+            # (0.8 GB at 1M chunks), and FAISS runs without the GIL between blocks.
+            faiss.write_index(image, faiss.PyCallbackIOWriter(handle.write, _WRITE_BLOCK))
+
+        atomic_write(path, fill)
         self.saved_generation = generation
 
     def __len__(self) -> int:

@@ -30,6 +30,7 @@ from typing import IO, Any
 
 import numpy as np
 
+from index.beside import Beside
 from index.chunking import chunk_article
 from index.dense import REFIT_BATCH, DenseIndex, ivf_lists
 from index.documents import Article
@@ -102,6 +103,7 @@ class ArticleIndex:
             "auto_fit": False,
         }
         self._refit_thread: threading.Thread | None = None
+        self._saver: threading.Thread | None = None  # a vector-file save in the background
         self._refit_lock = threading.Lock()  # one refit at a time
         self._closing = False
         self._closed = False
@@ -209,6 +211,7 @@ class ArticleIndex:
         the evidence (``log_copy``, the store, the vectors) is kept in an
         ``evidence-<time>`` folder and the vector file is left as it is.
         """
+        self._wait_for_save()  # its temp file is not a crash's leftover
         path = self.directory / _DENSE_FILE
         if path.exists():
             try:
@@ -331,19 +334,59 @@ class ArticleIndex:
         The store already holds the commit, so a failed save loses nothing: the file
         catches up at the next save, and the next open re-embeds what it lacks.
         """
+        self._wait_for_save()  # one writer of the file at a time, the newest last
         path = self.directory / _DENSE_FILE
         try:
             self._dense.save(path, self._store.generation())
         except OSError as exc:
-            self._unsaved = (
-                f"{path.name} could not be saved ({exc.strerror or exc}); the "
-                "store holds every commit and the vectors are rebuilt from it"
-            )
-            logger.warning("%s", self._unsaved)
+            self._note_unsaved(path, exc)
             return False
         self._unsaved = None
         self._last_save = time.monotonic()
         return True
+
+    def _save_dense_beside(self) -> None:
+        """The periodic save past the exact regime, off the write that finds it due.
+
+        The FAISS index is cloned here, under the caller's write lock (a consistent
+        image of the generation just committed; a memory copy), and serialized,
+        written and fsynced by a background thread, so the write is acknowledged
+        without waiting for either. The file on disk stays the previous save until the new one is
+        renamed over it, exactly as with a save in the write: a crash meanwhile loses
+        nothing (the next open re-embeds the chunks the file lacks). One save at a
+        time: while one is in flight, a due save waits for the next write.
+        """
+        if self._saver is not None and self._saver.is_alive():
+            return
+        path = self.directory / _DENSE_FILE
+        dense = self._dense
+        generation = self._store.generation()
+        image = dense.copy_for_save()
+        self._last_save = time.monotonic()
+
+        def write() -> None:
+            try:
+                dense.write(path, image, generation)
+            except OSError as exc:
+                self._note_unsaved(path, exc)
+                return
+            self._unsaved = None
+
+        self._saver = threading.Thread(target=write, name="vnqa-dense-save", daemon=True)
+        self._saver.start()
+
+    def _wait_for_save(self) -> None:
+        """Wait for a vector-file save running in the background, if one is."""
+        saver = self._saver
+        if saver is not None:
+            saver.join()
+
+    def _note_unsaved(self, path: Path, exc: OSError) -> None:
+        self._unsaved = (
+            f"{path.name} could not be saved ({exc.strerror or exc}); the "
+            "store holds every commit and the vectors are rebuilt from it"
+        )
+        logger.warning("%s", self._unsaved)
 
     def _require_writable(self) -> None:
         if self.read_only is not None:
@@ -504,9 +547,13 @@ class ArticleIndex:
             logger.exception("vector update failed after the commit; rebuilding from the store")
             self._load_and_reconcile()
             return
-        if self._save_due():
-            self._save_dense()
+        save_due = self._save_due()
+        beside = save_due and len(self._dense) > self.options.dense_exact_max
+        if save_due and not beside:
+            self._save_dense()  # a small file: saved within the write
         self._write_keywords(removed, list(zip(added, texts, strict=True)))
+        if beside:  # after the keyword commit, whose fsync it would slow down
+            self._save_dense_beside()
 
     def _write_keywords(self, removed: Sequence[int], added: list[tuple[int, str]]) -> None:
         """Mirror the commit in the keyword index; after a failed write (a full disk)
@@ -543,10 +590,11 @@ class ArticleIndex:
         self._refit_thread.start()
 
     def settle(self) -> None:
-        """Wait for background maintenance (a vector refit) to finish."""
+        """Wait for background maintenance (a vector refit, a vector-file save) to finish."""
         thread = self._refit_thread
         if thread is not None:
             thread.join()
+        self._wait_for_save()
 
     def _refit(self) -> None:
         """Move the vectors into the structure their count calls for, beside the searches.
@@ -679,24 +727,31 @@ class ArticleIndex:
                 return []
         keywords = self._keyword_index()
         unaccented = keywords.folded and not has_diacritics(query)
-        query_vector = None
-        if mode in ("hybrid", "dense"):
+
+        def keyword_search() -> list[tuple[int, float]]:
+            return keywords.search(query, depth, allowed=allowed, folded=unaccented)
+
+        def dense_search() -> list[tuple[int, float]]:
             dense_query = query
             if unaccented:  # e5 reads unaccented Vietnamese poorly: restore the marks first
-                with self._rw.read():
-                    dense_query = keywords.restore_diacritics(query)
+                dense_query = keywords.restore_diacritics(query)
             query_vector = self.embedder.embed_queries([dense_query])[0]
+            return self._dense.search(query_vector, depth, allowed=allowed)
+
+        dense: list[tuple[int, float]] = []
+        sparse: list[tuple[int, float]] = []
+        # One read hold for the whole ranking: both searches see the same commits. In a
+        # hybrid search the keyword search runs on a second core (under this hold; it
+        # takes no lock) while this thread embeds the query and searches the vectors.
         with self._rw.read():
-            dense = (
-                self._dense.search(query_vector, depth, allowed=allowed)
-                if query_vector is not None
-                else []
-            )
-            sparse = (
-                keywords.search(query, depth, allowed=allowed, folded=unaccented)
-                if mode in ("hybrid", "bm25")
-                else []
-            )
+            if mode == "hybrid":
+                beside = Beside(keyword_search, name="vnqa-keyword-search")
+                dense = dense_search()
+                sparse = beside.result()
+            elif mode == "dense":
+                dense = dense_search()
+            else:
+                sparse = keyword_search()
             dense_rank = {cid: r for r, (cid, _) in enumerate(dense, start=1)}
             sparse_rank = {cid: r for r, (cid, _) in enumerate(sparse, start=1)}
             ranked = fuse_hybrid(

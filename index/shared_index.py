@@ -27,6 +27,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any, Literal
 
+from index.beside import Beside
 from index.chunking import chunk_article
 from index.documents import Article
 from index.engine import StoredArticle
@@ -286,12 +287,20 @@ class SharedIndex:
         unaccented = self.options.bm25_folded and not has_diacritics(query)
         dense: list[tuple[int, float]] = []
         sparse: list[tuple[int, float]] = []
+
+        def keyword_search() -> list[tuple[int, float]]:
+            return self._chunks.search_bm25(query, depth, flt, folded=unaccented)
+
+        # Hybrid: the keyword search runs beside the query embedding, as in ArticleIndex.
+        sparse_search = Beside(keyword_search) if mode == "hybrid" else None
         if mode in ("hybrid", "dense"):
             dense_query = self._restore(query) if unaccented else query
             vector = self.embedder.embed_queries([dense_query])[0]
             dense = self._chunks.search_dense(vector, depth, flt)
-        if mode in ("hybrid", "bm25"):
-            sparse = self._chunks.search_bm25(query, depth, flt, folded=unaccented)
+        if sparse_search is not None:
+            sparse = sparse_search.result()
+        elif mode == "bm25":
+            sparse = keyword_search()
         dense_rank = {cid: r for r, (cid, _) in enumerate(dense, start=1)}
         sparse_rank = {cid: r for r, (cid, _) in enumerate(sparse, start=1)}
         # Rows the store does not hold (a crash mid-write) are dropped before fusing.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import faiss
 import numpy as np
 import pytest
@@ -180,3 +182,43 @@ def test_fp16_lists_keep_vectors_to_half_precision_and_search_like_float32(tmp_p
 def test_an_unknown_codec_is_refused():
     with pytest.raises(ValueError, match="codec"):
         DenseIndex(16, codec="pq")
+
+
+def test_the_periodic_save_past_the_exact_regime_is_written_beside_the_write(
+    tmp_path, embedder, monkeypatch
+):
+    """Past the exact regime the write that finds the save due copies the index and
+    returns; the file is written on a background thread (the previous file stays until
+    the new one lands), searches and writes go on meanwhile, and nothing is lost."""
+    started, release = threading.Event(), threading.Event()
+    original = DenseIndex.write
+
+    def slow(self, path, image, generation):
+        started.set()
+        assert release.wait(30), "the test never released the save"
+        return original(self, path, image, generation)
+
+    articles = [
+        Article(id=f"a{i}", text=f"Tin số {i} về giá lúa gạo tăng {i} đồng.") for i in range(8)
+    ]
+    options = {"dense_exact_max": 4, "dense_nprobe": 64, "dense_save_interval_s": 0}
+    with ArticleIndex.open(tmp_path, embedder, **options) as index:
+        index.add_articles(articles)
+        index.settle()  # the move to IVF and its save
+        assert not index._dense.is_exact
+        on_disk = index._dense.saved_generation
+        monkeypatch.setattr(DenseIndex, "write", slow)
+        index.add_articles([Article(id="late", text="Miền Bắc đón đợt không khí lạnh mạnh.")])
+        assert started.wait(30)
+        assert index._dense.saved_generation == on_disk  # held up: the old file stands
+        due = index._store.generation()
+        assert index.search("không khí lạnh", top_k=1)[0].article_id == "late"
+        index.add_articles([Article(id="later", text="Giá xăng giảm nhẹ từ chiều nay.")])
+        release.set()
+        index.settle()
+        assert index._dense.saved_generation == due  # the save in flight took no second
+        assert not index.problems()
+    with ArticleIndex.open(tmp_path, embedder, **options) as index:  # close saved the rest
+        assert index.last_reconcile.chunks_embedded == 0
+        assert index.stats().chunks == len(index._dense)
+        assert index.search("giá xăng giảm", top_k=1)[0].article_id == "later"
