@@ -771,7 +771,7 @@ class ArticleIndex:
             if chunk is None:  # deleted between the ranking and the lookup
                 continue
             hits.append(
-                _hit(
+                SearchHit.of(
                     chunk,
                     articles.get(chunk.article_id),
                     score,
@@ -815,30 +815,6 @@ class ArticleIndex:
             BackendStatus("articles", "sqlite", where, True),
             BackendStatus("chunks", "embedded", where, True),
         ]
-
-
-def _hit(
-    chunk: ChunkRow,
-    article: ArticleRow | None,
-    score: float,
-    dense_rank: int | None,
-    bm25_rank: int | None,
-) -> SearchHit:
-    return SearchHit(
-        chunk_id=chunk.id,
-        article_id=chunk.article_id,
-        position=chunk.position,
-        title=article.title if article else None,
-        text=chunk.text,
-        score=float(score),
-        start=chunk.start,
-        end=chunk.end,
-        date=article.date if article else None,
-        source=article.source if article else None,
-        url=article.url if article else None,
-        dense_rank=dense_rank,
-        bm25_rank=bm25_rank,
-    )
 
 
 _LOG_COPY = f".{DB_FILE}-wal.copy"

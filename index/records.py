@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from index.defaults import (
     DEFAULT_CODEC,
@@ -14,6 +14,9 @@ from index.defaults import (
     DEFAULT_OVERLAP_SENTENCES,
 )
 from index.dense import DEFAULT_EXACT_MAX
+
+if TYPE_CHECKING:
+    from index.store import ArticleRow, ChunkRow
 
 SearchMode = Literal["hybrid", "dense", "bm25"]
 Fusion = Literal["convex", "rrf"]
@@ -57,6 +60,32 @@ class SearchHit:
     url: str | None
     dense_rank: int | None = None
     bm25_rank: int | None = None
+
+    @classmethod
+    def of(
+        cls,
+        chunk: ChunkRow,
+        article: ArticleRow | None,
+        score: float,
+        dense_rank: int | None,
+        bm25_rank: int | None,
+    ) -> SearchHit:
+        """The hit for a stored ``chunk`` of ``article`` (None: deleted meanwhile)."""
+        return cls(
+            chunk_id=chunk.id,
+            article_id=chunk.article_id,
+            position=chunk.position,
+            title=article.title if article else None,
+            text=chunk.text,
+            score=float(score),
+            start=chunk.start,
+            end=chunk.end,
+            date=article.date if article else None,
+            source=article.source if article else None,
+            url=article.url if article else None,
+            dense_rank=dense_rank,
+            bm25_rank=bm25_rank,
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -43,7 +43,7 @@ from index.records import (
     SearchHit,
     SearchMode,
 )
-from index.store import ArticleRow, ChunkRow, NewArticle, NewChunk
+from index.store import ChunkRow, NewArticle, NewChunk
 from models.diacritics import DiacriticRestorer, counts_from_texts
 from models.embedder_protocol import TextEmbedder
 from models.vietnamese import has_diacritics, normalize
@@ -318,7 +318,7 @@ class SharedIndex:
         )
         articles = self._store.article_meta(found[cid].article_id for cid, _ in ranked)
         return [
-            _hit(
+            SearchHit.of(
                 found[cid],
                 articles.get(found[cid].article_id),
                 score,
@@ -382,27 +382,3 @@ class SharedIndex:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def _hit(
-    chunk: ChunkRow,
-    article: ArticleRow | None,
-    score: float,
-    dense_rank: int | None,
-    bm25_rank: int | None,
-) -> SearchHit:
-    return SearchHit(
-        chunk_id=chunk.id,
-        article_id=chunk.article_id,
-        position=chunk.position,
-        title=article.title if article else None,
-        text=chunk.text,
-        score=float(score),
-        start=chunk.start,
-        end=chunk.end,
-        date=article.date if article else None,
-        source=article.source if article else None,
-        url=article.url if article else None,
-        dense_rank=dense_rank,
-        bm25_rank=bm25_rank,
-    )
