@@ -660,15 +660,7 @@ class ArticleIndex:
         chunks_by_article: dict[str, list[NewChunk]] = {}
         vectors: list[np.ndarray] = []
         for row in self._store.iter_articles():
-            article = Article(
-                id=row.id,
-                text=row.text,
-                title=row.title,
-                date=row.date,
-                source=row.source,
-                url=row.url,
-                author=row.author,
-            )
+            article = row.to_article()
             chunks = self._chunk(article)
             chunks_by_article[row.id] = chunks
             vectors.append(

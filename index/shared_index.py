@@ -223,18 +223,7 @@ class SharedIndex:
         """Re-chunk and re-embed every article with the current model and settings."""
         rows = list(self._store.iter_articles())
         results = self.add_articles(
-            (
-                Article(
-                    id=r.id,
-                    text=r.text,
-                    title=r.title,
-                    date=r.date,
-                    source=r.source,
-                    url=r.url,
-                    author=r.author,
-                )
-                for r in rows
-            ),
+            (r.to_article() for r in rows),
             progress=progress,
         )
         return sum(r.chunks for r in results)

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
+from index.documents import Article
 from index.errors import DiskFullError, StoreDamagedError
 
 _SCHEMA = """
@@ -59,6 +60,18 @@ class ArticleRow:
     chunks: int
     created_at: str
     updated_at: str
+
+    def to_article(self) -> Article:
+        """The stored article as the input it was made from (to re-chunk and re-embed it)."""
+        return Article(
+            id=self.id,
+            text=self.text,
+            title=self.title,
+            date=self.date,
+            source=self.source,
+            url=self.url,
+            author=self.author,
+        )
 
 
 @dataclass(frozen=True, slots=True)
