@@ -27,6 +27,13 @@ import numpy as np
 from scipy import sparse
 
 from models.summarization.base import Method, Summary, join_passages, truncate_words
+from models.summarization.salience import (
+    STRUCTURAL,
+    SalienceModel,
+    shipped_model,
+    structural_features,
+    word_features,
+)
 from models.vietnamese import normalize, split_sentences, syllables
 
 logger = logging.getLogger(__name__)
@@ -144,6 +151,33 @@ def tfidf_relevance(
     return [_dot(query, _tfidf(c, idf)) for c in counts], idf
 
 
+def _article_vectors(
+    sentences: Sequence[_Sentence],
+) -> tuple[list[dict[str, float]], dict[str, float], np.ndarray]:
+    """TF-IDF vectors of the sentences (IDF over them), that IDF, and each sentence's
+    cosine to the article's centroid."""
+    counts = [_terms(s.syllables) for s in sentences]
+    df = Counter(t for c in counts for t in c)
+    n = len(sentences)
+    idf = {t: math.log(1.0 + n / d) for t, d in df.items()}
+    vectors = [_tfidf(c, idf) for c in counts]
+    centroid: Counter[str] = Counter()
+    for vec in vectors:
+        centroid.update(vec)
+    norm = math.sqrt(sum(v * v for v in centroid.values())) or 1.0
+    centroid_vec = {t: v / norm for t, v in centroid.items()}
+    return vectors, idf, np.array([_dot(v, centroid_vec) for v in vectors])
+
+
+def _salience_features(
+    sentences: Sequence[_Sentence], vectors: list[dict[str, float]], centrality: np.ndarray
+) -> tuple[sparse.csr_matrix, np.ndarray]:
+    """What the salience model reads: hashed words and the structural columns."""
+    words = word_features([s.syllables for s in sentences])
+    lengths = [s.n_words for s in sentences]
+    return words, structural_features(lengths, centrality, _lexrank(vectors))
+
+
 def _headline(text: str) -> str | None:
     """The first line when it reads like a title: short, no closing punctuation."""
     stripped = text.strip()
@@ -178,6 +212,7 @@ class ExtractiveSummarizer:
         overlength_penalty: float = 0.4,
         min_score_ratio: float = 0.3,
         redundancy: float = 0.6,
+        salience: SalienceModel | None | bool = True,
         name: str | None = None,
     ) -> None:
         """Configure the scorer.
@@ -190,6 +225,9 @@ class ExtractiveSummarizer:
         sentences scoring below ``min_score_ratio`` × the best are not added to
         fill the budget; ``redundancy`` is the Jaccard overlap above which a
         sentence counts as a near-duplicate of one already chosen.
+        ``salience`` scores an article without a headline by a learned model
+        (:mod:`models.summarization.salience`): ``True`` takes the shipped weights,
+        ``False`` or ``None`` keeps the hand-weighted centrality, lead prior and LexRank.
         """
         self.embed = embed
         self.embed_query = embed_query or embed
@@ -201,6 +239,10 @@ class ExtractiveSummarizer:
         self.overlength_penalty = overlength_penalty
         self.min_score_ratio = min_score_ratio
         self.redundancy = redundancy
+        if isinstance(salience, SalienceModel):
+            self.salience: SalienceModel | None = salience
+        else:
+            self.salience = shipped_model() if salience else None
         self.model_name = name or ("extractive-tfidf+embeddings" if embed else "extractive-tfidf")
         self._embed_warned = False
 
@@ -268,6 +310,19 @@ class ExtractiveSummarizer:
         real = [s for s in out if s.text.endswith(_TERMINAL) and not _CREDIT_RE.match(s.text)]
         return [replace(s, position=i) for i, s in enumerate(real or out)]
 
+    def salience_inputs(self, text: str) -> tuple[list[str], sparse.csr_matrix, np.ndarray]:
+        """An article's sentences and the features the salience model reads of them.
+
+        Returns the sentence texts (captions and bylines dropped, as :meth:`summarize`
+        sees them), their hashed word features and their structural features: what
+        ``bench/train_summary_scorer.py`` fits the shipped weights on.
+        """
+        sentences = self._sentences(normalize(text or ""))
+        if not sentences:
+            return [], word_features([]), np.zeros((0, len(STRUCTURAL)))
+        vectors, _, centrality = _article_vectors(sentences)
+        return [s.text for s in sentences], *_salience_features(sentences, vectors, centrality)
+
     def _scores(
         self,
         sentences: list[_Sentence],
@@ -275,18 +330,7 @@ class ExtractiveSummarizer:
         headline: str | None,
         max_words: int,
     ) -> np.ndarray:
-        counts = [_terms(s.syllables) for s in sentences]
-        df = Counter(t for c in counts for t in c)
-        n = len(sentences)
-        idf = {t: math.log(1.0 + n / d) for t, d in df.items()}
-        vectors = [_tfidf(c, idf) for c in counts]
-
-        centroid: Counter[str] = Counter()
-        for vec in vectors:
-            centroid.update(vec)
-        norm = math.sqrt(sum(v * v for v in centroid.values())) or 1.0
-        centroid_vec = {t: v / norm for t, v in centroid.items()}
-        centrality = np.array([_dot(v, centroid_vec) for v in vectors])
+        vectors, idf, centrality = _article_vectors(sentences)
 
         relevance = None
         if question:
@@ -295,6 +339,9 @@ class ExtractiveSummarizer:
             # Passages arrive ranked: a slight preference for earlier ones breaks ties.
             blocks = np.array([s.block for s in sentences], dtype=float)
             scores = relevance + 0.1 * centrality + 0.05 * np.exp(-blocks / 3.0)
+        elif self.salience is not None and not headline:
+            raw = self.salience.score(*_salience_features(sentences, vectors, centrality))
+            scores = raw - raw.min() + 1e-6  # above zero, so that min_score_ratio applies
         else:
             positions = np.array([s.position for s in sentences], dtype=float)
             scores = centrality + self.position_weight * np.exp(-positions / self.position_decay)
