@@ -3,11 +3,12 @@
 With a question, sentences are ranked by TF-IDF cosine (syllables and syllable
 bigrams, IDF over the input's own sentences) against the question, optionally
 blended with an injected sentence embedder. Without one, the input is treated as
-an article: sentences close to the article's TF-IDF centroid score high, and an
-exponential position prior favours the lead, which carries the news in most
-Vietnamese reporting. A first line without closing punctuation is taken as the
-headline and pulls similar sentences up; without one, LexRank centrality over the
-sentence similarity graph is added.
+an article and scored by the learned salience model
+(:mod:`models.summarization.salience`: the words of a news lead, centrality to the
+article's TF-IDF centroid, LexRank, position, length); a first line without closing
+punctuation is taken as the headline and pulls similar sentences up. Without the
+model's weights, the hand-weighted scorer serves: centroid similarity plus an
+exponential lead prior, and LexRank or the headline's terms.
 
 Selection is greedy by score under a syllable budget, skips near-duplicates
 (Jaccard over syllables) and returns the chosen sentences in document order.
@@ -213,6 +214,7 @@ class ExtractiveSummarizer:
         min_score_ratio: float = 0.3,
         redundancy: float = 0.6,
         salience: SalienceModel | None | bool = True,
+        headline_salience_weight: float = 1.2,
         name: str | None = None,
     ) -> None:
         """Configure the scorer.
@@ -225,9 +227,11 @@ class ExtractiveSummarizer:
         sentences scoring below ``min_score_ratio`` × the best are not added to
         fill the budget; ``redundancy`` is the Jaccard overlap above which a
         sentence counts as a near-duplicate of one already chosen.
-        ``salience`` scores an article without a headline by a learned model
-        (:mod:`models.summarization.salience`): ``True`` takes the shipped weights,
-        ``False`` or ``None`` keeps the hand-weighted centrality, lead prior and LexRank.
+        ``salience`` scores an article by a learned model
+        (:mod:`models.summarization.salience`; ``True`` takes the shipped weights,
+        ``False`` or ``None`` keeps the hand-weighted centrality, lead prior, LexRank
+        and headline terms), plus ``headline_salience_weight`` × the similarity to a
+        detected headline.
         """
         self.embed = embed
         self.embed_query = embed_query or embed
@@ -239,6 +243,7 @@ class ExtractiveSummarizer:
         self.overlength_penalty = overlength_penalty
         self.min_score_ratio = min_score_ratio
         self.redundancy = redundancy
+        self.headline_salience_weight = headline_salience_weight
         if isinstance(salience, SalienceModel):
             self.salience: SalienceModel | None = salience
         else:
@@ -339,8 +344,13 @@ class ExtractiveSummarizer:
             # Passages arrive ranked: a slight preference for earlier ones breaks ties.
             blocks = np.array([s.block for s in sentences], dtype=float)
             scores = relevance + 0.1 * centrality + 0.05 * np.exp(-blocks / 3.0)
-        elif self.salience is not None and not headline:
+        elif self.salience is not None:
             raw = self.salience.score(*_salience_features(sentences, vectors, centrality))
+            if headline:
+                head = _tfidf(_terms(syllables(headline)), idf)
+                raw = raw + self.headline_salience_weight * np.array(
+                    [_dot(head, v) for v in vectors]
+                )
             scores = raw - raw.min() + 1e-6  # above zero, so that min_score_ratio applies
         else:
             positions = np.array([s.position for s in sentences], dtype=float)

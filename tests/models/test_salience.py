@@ -88,3 +88,15 @@ def test_shipped_weights_load_and_serve_by_default() -> None:
     assert np.abs(model.word_weights).max() > 0
     assert ExtractiveSummarizer().salience is model
     assert ExtractiveSummarizer(salience=False).salience is None
+
+
+def test_a_headline_pulls_its_sentence_up_under_the_learned_scorer() -> None:
+    neutral = SalienceModel(
+        word_weights=np.zeros(HASH_DIM, dtype=np.float32),
+        structural_weights=np.zeros(len(STRUCTURAL)),
+        structural_mean=np.zeros(len(STRUCTURAL)),
+        structural_std=np.ones(len(STRUCTURAL)),
+    )
+    text = "Sơ tán khẩn cấp dân cư ven biển\n" + _article(key_at=3)
+    summary = ExtractiveSummarizer(salience=neutral).summarize(text, max_words=20).text
+    assert summary == _KEY
