@@ -11,6 +11,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from index.defaults import (
     DEFAULT_CODEC,
+    DEFAULT_LONG_QUERY_MAX_DF,
+    DEFAULT_LONG_QUERY_TERMS,
     DEFAULT_MAX_SYLLABLES,
     DEFAULT_NPROBE,
     DEFAULT_OVERLAP_SENTENCES,
@@ -110,6 +112,19 @@ class Settings(BaseSettings):
         le=10.0,
         description="Weight of the diacritics-free field when a question "
         "has accents (its main field weighs 1; unaccented questions use the folded field alone).",
+    )
+    bm25_long_query_terms: int = Field(
+        DEFAULT_LONG_QUERY_TERMS,
+        ge=0,
+        description="A keyword query of more distinct terms (syllables and pairs) than this "
+        "leaves out its common terms (see bm25_long_query_max_df); 0: never.",
+    )
+    bm25_long_query_max_df: float = Field(
+        DEFAULT_LONG_QUERY_MAX_DF,
+        gt=0.0,
+        le=1.0,
+        description="In a long keyword query, terms found in more than this share of the "
+        "chunks are left out (cheaper at a million chunks; short questions keep every term).",
     )
     exact_search_max: int = Field(
         50_000,
