@@ -192,6 +192,14 @@ class Settings(BaseSettings):
     inference_workers: int = Field(2, ge=1, le=64)
     # Load shedding: calls waiting for an inference worker beyond this get 503 + Retry-After.
     max_queue: int = Field(16, ge=0, le=10_000)
+    gil_switch_ms: float = Field(
+        1.0,
+        gt=0,
+        le=100,
+        description="How long a Python thread may hold the GIL while another waits for it "
+        "(sys.setswitchinterval), set while the server runs: short, so a search's thread "
+        "is not held back by an ask's or a summary's Python.",
+    )
     max_summary_words: int = Field(400, ge=5, le=5000)
 
     # Summaries on arrival, digests, news from the web (service/auto_summaries.py,
