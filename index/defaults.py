@@ -10,3 +10,8 @@ DEFAULT_OVERLAP_SENTENCES = 1
 # (half precision: float32's recall at half its memory; measured in docs/benchmarks.md).
 DEFAULT_NPROBE = 256
 DEFAULT_CODEC: Literal["fp16", "sq8", "flat"] = "fp16"
+# A keyword query of more distinct terms than this (a pasted paragraph, not a question)
+# leaves out its terms found in more than this share of the chunks: they weigh little in
+# BM25 and their posting lists are the longest (measured in docs/benchmarks.md).
+DEFAULT_LONG_QUERY_TERMS = 48
+DEFAULT_LONG_QUERY_MAX_DF = 0.1

@@ -104,6 +104,7 @@ class ArticleIndex:
         }
         self._refit_thread: threading.Thread | None = None
         self._saver: threading.Thread | None = None  # a vector-file save in the background
+        self._save_step_aside = threading.Event()  # set: a save not yet copying gives up
         self._refit_lock = threading.Lock()  # one refit at a time
         self._closing = False
         self._closed = False
@@ -272,6 +273,8 @@ class ArticleIndex:
             bigrams=o.bm25_bigrams,
             folded=o.bm25_folded,
             folded_weight=o.bm25_folded_weight,
+            long_query_terms=o.bm25_long_query_terms,
+            long_query_max_df=o.bm25_long_query_max_df,
             read_only=self.read_only is not None,
         )
         if self.read_only is not None:
@@ -348,23 +351,30 @@ class ArticleIndex:
     def _save_dense_beside(self) -> None:
         """The periodic save past the exact regime, off the write that finds it due.
 
-        The FAISS index is cloned here, under the caller's write lock (a consistent
-        image of the generation just committed; a memory copy), and serialized,
-        written and fsynced by a background thread, so the write is acknowledged
-        without waiting for either. The file on disk stays the previous save until the new one is
-        renamed over it, exactly as with a save in the write: a crash meanwhile loses
-        nothing (the next open re-embeds the chunks the file lacks). One save at a
-        time: while one is in flight, a due save waits for the next write.
+        A background thread waits for this write to end, takes a read hold (searches go
+        on; a write arriving meanwhile waits for the copy), copies the FAISS index and
+        notes the store generation it mirrors, releases the hold and then serializes,
+        writes and fsyncs the copy with no lock held. The write itself only starts the
+        thread. The file on disk stays the previous save until the new one is renamed
+        over it: a crash meanwhile loses nothing (the next open re-embeds the chunks the
+        file lacks). One save at a time: while one is in flight, a due save waits for
+        the next write. A caller holding the write lock that needs the saver finished
+        (:meth:`_save_dense`, a reconcile) makes a save that has not yet taken its copy
+        step aside (:meth:`_wait_for_save`); that caller saves the newer state itself.
         """
         if self._saver is not None and self._saver.is_alive():
             return
-        path = self.directory / _DENSE_FILE
-        dense = self._dense
-        generation = self._store.generation()
-        image = dense.copy_for_save()
         self._last_save = time.monotonic()
+        path = self.directory / _DENSE_FILE
+        step_aside = threading.Event()
 
-        def write() -> None:
+        def save() -> None:
+            with self._rw.read_unless(step_aside) as held:
+                if not held:
+                    return
+                dense = self._dense
+                generation = self._store.generation()
+                image = dense.copy_for_save()
             try:
                 dense.write(path, image, generation)
             except OSError as exc:
@@ -372,14 +382,22 @@ class ArticleIndex:
                 return
             self._unsaved = None
 
-        self._saver = threading.Thread(target=write, name="vnqa-dense-save", daemon=True)
+        self._save_step_aside = step_aside
+        self._saver = threading.Thread(target=save, name="vnqa-dense-save", daemon=True)
         self._saver.start()
 
-    def _wait_for_save(self) -> None:
-        """Wait for a vector-file save running in the background, if one is."""
+    def _wait_for_save(self, *, step_aside: bool = True) -> None:
+        """Wait for a vector-file save running in the background, if one is.
+
+        With ``step_aside`` (the caller may hold the write lock) a save still waiting
+        for its copy gives up instead; one that has its copy is waited for.
+        """
         saver = self._saver
-        if saver is not None:
-            saver.join()
+        if saver is None:
+            return
+        if step_aside:
+            self._save_step_aside.set()
+        saver.join()
 
     def _note_unsaved(self, path: Path, exc: OSError) -> None:
         self._unsaved = (
@@ -594,7 +612,7 @@ class ArticleIndex:
         thread = self._refit_thread
         if thread is not None:
             thread.join()
-        self._wait_for_save()
+        self._wait_for_save(step_aside=False)
 
     def _refit(self) -> None:
         """Move the vectors into the structure their count calls for, beside the searches.

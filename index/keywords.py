@@ -28,6 +28,7 @@ import numpy as np
 import tantivy
 
 from index.atomic import atomic_write_text
+from index.defaults import DEFAULT_LONG_QUERY_MAX_DF, DEFAULT_LONG_QUERY_TERMS
 from models.diacritics import DiacriticRestorer
 from models.vietnamese import strip_diacritics, syllables
 
@@ -72,7 +73,9 @@ class KeywordIndex:
 
     ``bigrams`` adds syllable pairs to the terms; ``folded`` keeps the diacritics-free
     field that :meth:`search` uses with ``folded=True``. ``folded_weight`` mixes that
-    field into searches of accented questions too (0: the main field alone).
+    field into searches of accented questions too (0: the main field alone). A query of
+    more than ``long_query_terms`` distinct terms leaves out those found in more than
+    ``long_query_max_df`` of the chunks (see :meth:`_terms_query`; 0: never).
     """
 
     def __init__(
@@ -82,12 +85,16 @@ class KeywordIndex:
         bigrams: bool = True,
         folded: bool = True,
         folded_weight: float = 0.0,
+        long_query_terms: int = DEFAULT_LONG_QUERY_TERMS,
+        long_query_max_df: float = DEFAULT_LONG_QUERY_MAX_DF,
         read_only: bool = False,
     ) -> None:
         self.path = Path(path)
         self.bigrams = bigrams
         self.folded = folded
         self.folded_weight = folded_weight
+        self.long_query_terms = long_query_terms
+        self.long_query_max_df = long_query_max_df
         self._schema = _schema()
         self._analysis = {"version": _ANALYSIS_VERSION, "bigrams": bigrams, "folded": folded}
         self._lock = threading.Lock()  # one writer at a time
@@ -249,16 +256,17 @@ class KeywordIndex:
         """
         if k <= 0 or (allowed is not None and len(allowed) == 0):
             return []
+        searcher = self._searcher
         syls = syllables(query)
         if folded or not self.folded:
             use_folded = folded and self.folded
             field = "f" if use_folded else "m"
             tokens = [fold(s) for s in syls] if use_folded else syls
-            query_obj = self._terms_query(field, terms(tokens, self.bigrams))
+            query_obj = self._terms_query(searcher, field, terms(tokens, self.bigrams))
         else:
-            query_obj = self._terms_query("m", terms(syls, self.bigrams))
+            query_obj = self._terms_query(searcher, "m", terms(syls, self.bigrams))
             other = (
-                self._terms_query("f", terms([fold(s) for s in syls], self.bigrams))
+                self._terms_query(searcher, "f", terms([fold(s) for s in syls], self.bigrams))
                 if self.folded_weight > 0
                 else None
             )
@@ -282,7 +290,6 @@ class KeywordIndex:
                     (tantivy.Occur.Must, tantivy.Query.const_score_query(members, 0.0)),
                 ]
             )
-        searcher = self._searcher
         hits = searcher.search(query_obj, limit=k, count=False).hits
         if not hits:
             return []
@@ -293,10 +300,25 @@ class KeywordIndex:
             if score > 0 and i is not None
         ]
 
-    def _terms_query(self, field: str, words: list[str]) -> tantivy.Query | None:
+    def _terms_query(
+        self, searcher: tantivy.Searcher, field: str, words: list[str]
+    ) -> tantivy.Query | None:
+        """One OR query of the distinct ``words`` in ``field``, BM25-scored.
+
+        A long query (more than ``long_query_terms`` distinct terms: a pasted paragraph,
+        not a question) leaves out its terms found in more than ``long_query_max_df`` of
+        the chunks, unless that would leave none. Such a term weighs little in BM25 (its
+        idf is at most ln 10, a rare term's several times that) and its posting list is
+        among the longest: at a million chunks these terms make most of a long query's
+        time (docs/benchmarks.md). Questions keep every term.
+        """
         unique = list(dict.fromkeys(words))
         if not unique:
             return None
+        if 0 < self.long_query_terms < len(unique):
+            most = self.long_query_max_df * int(searcher.num_docs)
+            selective = [w for w in unique if searcher.doc_freq(field, w) <= most]
+            unique = selective or unique
         return tantivy.Query.boolean_query(
             [
                 (tantivy.Occur.Should, tantivy.Query.term_query(self._schema, field, w))

@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Literal
 
 from index.defaults import (
     DEFAULT_CODEC,
+    DEFAULT_LONG_QUERY_MAX_DF,
+    DEFAULT_LONG_QUERY_TERMS,
     DEFAULT_MAX_SYLLABLES,
     DEFAULT_NPROBE,
     DEFAULT_OVERLAP_SENTENCES,
@@ -181,3 +183,7 @@ class IndexOptions:
     bm25_bigrams: bool = True
     bm25_folded: bool = True
     bm25_folded_weight: float = 0.0  # the diacritics-free field's weight on accented questions
+    # Past this many distinct terms a keyword query leaves out terms in more than
+    # bm25_long_query_max_df of the chunks (0: never); see index/keywords.py.
+    bm25_long_query_terms: int = DEFAULT_LONG_QUERY_TERMS
+    bm25_long_query_max_df: float = DEFAULT_LONG_QUERY_MAX_DF

@@ -33,6 +33,29 @@ class ReadWriteLock:
                     self._cond.notify_all()
 
     @contextmanager
+    def read_unless(self, give_up: threading.Event, poll_s: float = 0.02) -> Iterator[bool]:
+        """Hold the lock for reading, unless ``give_up`` is set before it is granted.
+
+        Yields True while held, or False (nothing held) once ``give_up`` is set: a
+        writer that must wait for this reader's thread sets it rather than deadlock.
+        The waiter looks at ``give_up`` every ``poll_s`` seconds.
+        """
+        with self._cond:
+            while not give_up.is_set() and (self._writer or self._writers_waiting):
+                self._cond.wait(poll_s)
+            granted = not give_up.is_set()
+            if granted:
+                self._readers += 1
+        try:
+            yield granted
+        finally:
+            if granted:
+                with self._cond:
+                    self._readers -= 1
+                    if not self._readers:
+                        self._cond.notify_all()
+
+    @contextmanager
     def write(self) -> Iterator[None]:
         """Hold the lock exclusively."""
         with self._cond:

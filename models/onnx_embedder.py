@@ -23,8 +23,7 @@ import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Literal
 
@@ -333,34 +332,16 @@ class OnnxEmbedder:
             encodings = self._tokenizer.encode_batch([prefix + t for t in texts])
         batches = token_batches([len(e.ids) for e in encodings], max_batch, self.parallel)
         out = np.empty((len(texts), self.dimension), dtype=np.float32)
-        cost_class = priority.current()  # pool threads act for the caller
 
-        def run(batch: list[int]) -> None:
-            with priority.batch(cost_class):  # a CPU slot: searches first, then asks
+        def job(batch: list[int]) -> Callable[[], None]:
+            def run() -> None:
                 out[batch] = self._run([encodings[i] for i in batch])
 
-        if len(batches) == 1 or self.parallel == 1:
-            for batch in batches:
-                run(batch)
-        else:
-            # The calling thread works too: one thread fewer to start per call.
-            pending = iter(batches)
-            taking = threading.Lock()
+            return run
 
-            def drain() -> None:
-                while True:
-                    with taking:
-                        batch = next(pending, None)
-                    if batch is None:
-                        return
-                    run(batch)
-
-            workers = min(self.parallel, len(batches))
-            with ThreadPoolExecutor(workers - 1) as pool:
-                helpers = [pool.submit(drain) for _ in range(workers - 1)]
-                drain()
-                for helper in helpers:
-                    helper.result()
+        # Searches run their batch here; asks' and ingests' batches run on threads of
+        # lowered priority, each holding a CPU slot (models/priority.py).
+        priority.run_batches([job(b) for b in batches], self.parallel)
         return out
 
     def _run(self, encodings: list) -> np.ndarray:

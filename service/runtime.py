@@ -95,6 +95,8 @@ def index_options(settings: Settings) -> dict[str, Any]:
         "bm25_bigrams": settings.bm25_bigrams,
         "bm25_folded": settings.bm25_folded,
         "bm25_folded_weight": settings.bm25_folded_weight,
+        "bm25_long_query_terms": settings.bm25_long_query_terms,
+        "bm25_long_query_max_df": settings.bm25_long_query_max_df,
         "dense_codec": settings.ivf_codec,
         "dense_save_interval_s": settings.dense_save_interval_s,
     }

@@ -3,11 +3,12 @@
 With a question, sentences are ranked by TF-IDF cosine (syllables and syllable
 bigrams, IDF over the input's own sentences) against the question, optionally
 blended with an injected sentence embedder. Without one, the input is treated as
-an article: sentences close to the article's TF-IDF centroid score high, and an
-exponential position prior favours the lead, which carries the news in most
-Vietnamese reporting. A first line without closing punctuation is taken as the
-headline and pulls similar sentences up; without one, LexRank centrality over the
-sentence similarity graph is added.
+an article and scored by the learned salience model
+(:mod:`models.summarization.salience`: the words of a news lead, centrality to the
+article's TF-IDF centroid, LexRank, position, length); a first line without closing
+punctuation is taken as the headline and pulls similar sentences up. Without the
+model's weights, the hand-weighted scorer serves: centroid similarity plus an
+exponential lead prior, and LexRank or the headline's terms.
 
 Selection is greedy by score under a syllable budget, skips near-duplicates
 (Jaccard over syllables) and returns the chosen sentences in document order.
@@ -27,6 +28,13 @@ import numpy as np
 from scipy import sparse
 
 from models.summarization.base import Method, Summary, join_passages, truncate_words
+from models.summarization.salience import (
+    STRUCTURAL,
+    SalienceModel,
+    shipped_model,
+    structural_features,
+    word_features,
+)
 from models.vietnamese import normalize, split_sentences, syllables
 
 logger = logging.getLogger(__name__)
@@ -144,6 +152,33 @@ def tfidf_relevance(
     return [_dot(query, _tfidf(c, idf)) for c in counts], idf
 
 
+def _article_vectors(
+    sentences: Sequence[_Sentence],
+) -> tuple[list[dict[str, float]], dict[str, float], np.ndarray]:
+    """TF-IDF vectors of the sentences (IDF over them), that IDF, and each sentence's
+    cosine to the article's centroid."""
+    counts = [_terms(s.syllables) for s in sentences]
+    df = Counter(t for c in counts for t in c)
+    n = len(sentences)
+    idf = {t: math.log(1.0 + n / d) for t, d in df.items()}
+    vectors = [_tfidf(c, idf) for c in counts]
+    centroid: Counter[str] = Counter()
+    for vec in vectors:
+        centroid.update(vec)
+    norm = math.sqrt(sum(v * v for v in centroid.values())) or 1.0
+    centroid_vec = {t: v / norm for t, v in centroid.items()}
+    return vectors, idf, np.array([_dot(v, centroid_vec) for v in vectors])
+
+
+def _salience_features(
+    sentences: Sequence[_Sentence], vectors: list[dict[str, float]], centrality: np.ndarray
+) -> tuple[sparse.csr_matrix, np.ndarray]:
+    """What the salience model reads: hashed words and the structural columns."""
+    words = word_features([s.syllables for s in sentences])
+    lengths = [s.n_words for s in sentences]
+    return words, structural_features(lengths, centrality, _lexrank(vectors))
+
+
 def _headline(text: str) -> str | None:
     """The first line when it reads like a title: short, no closing punctuation."""
     stripped = text.strip()
@@ -178,6 +213,8 @@ class ExtractiveSummarizer:
         overlength_penalty: float = 0.4,
         min_score_ratio: float = 0.3,
         redundancy: float = 0.6,
+        salience: SalienceModel | None | bool = True,
+        headline_salience_weight: float = 1.2,
         name: str | None = None,
     ) -> None:
         """Configure the scorer.
@@ -190,6 +227,11 @@ class ExtractiveSummarizer:
         sentences scoring below ``min_score_ratio`` × the best are not added to
         fill the budget; ``redundancy`` is the Jaccard overlap above which a
         sentence counts as a near-duplicate of one already chosen.
+        ``salience`` scores an article by a learned model
+        (:mod:`models.summarization.salience`; ``True`` takes the shipped weights,
+        ``False`` or ``None`` keeps the hand-weighted centrality, lead prior, LexRank
+        and headline terms), plus ``headline_salience_weight`` × the similarity to a
+        detected headline.
         """
         self.embed = embed
         self.embed_query = embed_query or embed
@@ -201,6 +243,11 @@ class ExtractiveSummarizer:
         self.overlength_penalty = overlength_penalty
         self.min_score_ratio = min_score_ratio
         self.redundancy = redundancy
+        self.headline_salience_weight = headline_salience_weight
+        if isinstance(salience, SalienceModel):
+            self.salience: SalienceModel | None = salience
+        else:
+            self.salience = shipped_model() if salience else None
         self.model_name = name or ("extractive-tfidf+embeddings" if embed else "extractive-tfidf")
         self._embed_warned = False
 
@@ -268,6 +315,19 @@ class ExtractiveSummarizer:
         real = [s for s in out if s.text.endswith(_TERMINAL) and not _CREDIT_RE.match(s.text)]
         return [replace(s, position=i) for i, s in enumerate(real or out)]
 
+    def salience_inputs(self, text: str) -> tuple[list[str], sparse.csr_matrix, np.ndarray]:
+        """An article's sentences and the features the salience model reads of them.
+
+        Returns the sentence texts (captions and bylines dropped, as :meth:`summarize`
+        sees them), their hashed word features and their structural features: what
+        ``bench/train_summary_scorer.py`` fits the shipped weights on.
+        """
+        sentences = self._sentences(normalize(text or ""))
+        if not sentences:
+            return [], word_features([]), np.zeros((0, len(STRUCTURAL)))
+        vectors, _, centrality = _article_vectors(sentences)
+        return [s.text for s in sentences], *_salience_features(sentences, vectors, centrality)
+
     def _scores(
         self,
         sentences: list[_Sentence],
@@ -275,18 +335,7 @@ class ExtractiveSummarizer:
         headline: str | None,
         max_words: int,
     ) -> np.ndarray:
-        counts = [_terms(s.syllables) for s in sentences]
-        df = Counter(t for c in counts for t in c)
-        n = len(sentences)
-        idf = {t: math.log(1.0 + n / d) for t, d in df.items()}
-        vectors = [_tfidf(c, idf) for c in counts]
-
-        centroid: Counter[str] = Counter()
-        for vec in vectors:
-            centroid.update(vec)
-        norm = math.sqrt(sum(v * v for v in centroid.values())) or 1.0
-        centroid_vec = {t: v / norm for t, v in centroid.items()}
-        centrality = np.array([_dot(v, centroid_vec) for v in vectors])
+        vectors, idf, centrality = _article_vectors(sentences)
 
         relevance = None
         if question:
@@ -295,6 +344,14 @@ class ExtractiveSummarizer:
             # Passages arrive ranked: a slight preference for earlier ones breaks ties.
             blocks = np.array([s.block for s in sentences], dtype=float)
             scores = relevance + 0.1 * centrality + 0.05 * np.exp(-blocks / 3.0)
+        elif self.salience is not None:
+            raw = self.salience.score(*_salience_features(sentences, vectors, centrality))
+            if headline:
+                head = _tfidf(_terms(syllables(headline)), idf)
+                raw = raw + self.headline_salience_weight * np.array(
+                    [_dot(head, v) for v in vectors]
+                )
+            scores = raw - raw.min() + 1e-6  # above zero, so that min_score_ratio applies
         else:
             positions = np.array([s.position for s in sentences], dtype=float)
             scores = centrality + self.position_weight * np.exp(-positions / self.position_decay)

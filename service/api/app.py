@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -66,6 +67,8 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        switch_interval = sys.getswitchinterval()
+        sys.setswitchinterval(settings.gil_switch_ms / 1000)  # VNQA_GIL_SWITCH_MS
         metrics = getattr(app.state, "metrics", None)
         install_lanes(
             app.state,
@@ -81,17 +84,20 @@ def create_app(
             async with app.state.mcp.running():  # MCP's streamable-HTTP sessions
                 yield
         finally:
-            await anyio.to_thread.run_sync(background.stop)
-            # Graceful shutdown: let running writes (and reads) finish before closing.
-            await app.state.write_offload.drain()
-            await app.state.offload.drain()
-            await app.state.search_offload.drain()
-            # Closing checkpoints the write-ahead log into the main file.
-            if owned is not None:
-                await anyio.to_thread.run_sync(owned.close)
-                app.state.runtime = None
-            elif close_runtime and app.state.runtime is not None:
-                await anyio.to_thread.run_sync(app.state.runtime.close)
+            try:
+                await anyio.to_thread.run_sync(background.stop)
+                # Graceful shutdown: let running writes (and reads) finish before closing.
+                await app.state.write_offload.drain()
+                await app.state.offload.drain()
+                await app.state.search_offload.drain()
+                # Closing checkpoints the write-ahead log into the main file.
+                if owned is not None:
+                    await anyio.to_thread.run_sync(owned.close)
+                    app.state.runtime = None
+                elif close_runtime and app.state.runtime is not None:
+                    await anyio.to_thread.run_sync(app.state.runtime.close)
+            finally:
+                sys.setswitchinterval(switch_interval)
 
     app = FastAPI(
         title="vnqa — Vietnamese news Q&A",

@@ -11,6 +11,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from index.defaults import (
     DEFAULT_CODEC,
+    DEFAULT_LONG_QUERY_MAX_DF,
+    DEFAULT_LONG_QUERY_TERMS,
     DEFAULT_MAX_SYLLABLES,
     DEFAULT_NPROBE,
     DEFAULT_OVERLAP_SENTENCES,
@@ -111,6 +113,19 @@ class Settings(BaseSettings):
         description="Weight of the diacritics-free field when a question "
         "has accents (its main field weighs 1; unaccented questions use the folded field alone).",
     )
+    bm25_long_query_terms: int = Field(
+        DEFAULT_LONG_QUERY_TERMS,
+        ge=0,
+        description="A keyword query of more distinct terms (syllables and pairs) than this "
+        "leaves out its common terms (see bm25_long_query_max_df); 0: never.",
+    )
+    bm25_long_query_max_df: float = Field(
+        DEFAULT_LONG_QUERY_MAX_DF,
+        gt=0.0,
+        le=1.0,
+        description="In a long keyword query, terms found in more than this share of the "
+        "chunks are left out (cheaper at a million chunks; short questions keep every term).",
+    )
     exact_search_max: int = Field(
         50_000,
         ge=1,
@@ -177,6 +192,14 @@ class Settings(BaseSettings):
     inference_workers: int = Field(2, ge=1, le=64)
     # Load shedding: calls waiting for an inference worker beyond this get 503 + Retry-After.
     max_queue: int = Field(16, ge=0, le=10_000)
+    gil_switch_ms: float = Field(
+        1.0,
+        gt=0,
+        le=100,
+        description="How long a Python thread may hold the GIL while another waits for it "
+        "(sys.setswitchinterval), set while the server runs: short, so a search's thread "
+        "is not held back by an ask's or a summary's Python.",
+    )
     max_summary_words: int = Field(400, ge=5, le=5000)
 
     # Summaries on arrival, digests, news from the web (service/auto_summaries.py,

@@ -222,3 +222,78 @@ def test_the_periodic_save_past_the_exact_regime_is_written_beside_the_write(
         assert index.last_reconcile.chunks_embedded == 0
         assert index.stats().chunks == len(index._dense)
         assert index.search("giá xăng giảm", top_k=1)[0].article_id == "later"
+
+
+def test_the_write_that_finds_the_save_due_does_not_wait_for_the_copy(
+    tmp_path, embedder, monkeypatch
+):
+    """The copy of the vectors for a periodic save is taken by the saver thread, not by
+    the write that finds the save due: that write returns while the copy is held up,
+    and searches go on beside the copy; the save lands with the write's generation."""
+    copying, release = threading.Event(), threading.Event()
+    original = DenseIndex.copy_for_save
+
+    def slow(self):
+        copying.set()
+        assert release.wait(30), "the test never released the copy"
+        return original(self)
+
+    options = {"dense_exact_max": 4, "dense_nprobe": 64, "dense_save_interval_s": 0}
+    articles = [
+        Article(id=f"a{i}", text=f"Tin số {i} về giá lúa gạo tăng {i} đồng.") for i in range(8)
+    ]
+    with ArticleIndex.open(tmp_path, embedder, **options) as index:
+        index.add_articles(articles)
+        index.settle()  # the move to IVF and its save
+        assert not index._dense.is_exact
+        monkeypatch.setattr(DenseIndex, "copy_for_save", slow)
+        done = threading.Event()
+        writer = threading.Thread(
+            target=lambda: (
+                index.add_articles([Article(id="late", text="Miền Bắc đón đợt không khí lạnh.")]),
+                done.set(),
+            ),
+            daemon=True,
+        )
+        writer.start()
+        try:
+            assert copying.wait(30)
+            assert done.wait(30), "the write waited for the copy of the vectors"
+            due = index._store.generation()
+            assert index.search("không khí lạnh", top_k=1)[0].article_id == "late"
+        finally:
+            release.set()
+        writer.join(30)
+        index.settle()
+        assert index._dense.saved_generation == due
+        assert not index.problems()
+
+
+def test_a_save_waiting_for_its_copy_steps_aside_for_a_caller_holding_the_write_lock(
+    tmp_path, embedder
+):
+    """A caller holding the write lock that saves (close, a refit's swap, a reconcile)
+    is not deadlocked by a periodic save still waiting for its read hold: that save
+    gives up and the caller's own save writes the newer state."""
+    options = {"dense_exact_max": 4, "dense_nprobe": 64, "dense_save_interval_s": 3600}
+    articles = [
+        Article(id=f"a{i}", text=f"Tin số {i} về giá lúa gạo tăng {i} đồng.") for i in range(8)
+    ]
+    with ArticleIndex.open(tmp_path, embedder, **options) as index:
+        index.add_articles(articles)
+        index.settle()
+        index.add_articles([Article(id="late", text="Miền Bắc đón đợt không khí lạnh.")])
+        generation = index._store.generation()
+        assert index._dense.saved_generation != generation  # not due for an hour
+        finished = threading.Event()
+
+        def hold_the_write_lock_and_save() -> None:
+            with index._rw.write():
+                index._save_dense_beside()  # its thread now waits for a read hold
+                assert index._save_dense()
+            finished.set()
+
+        threading.Thread(target=hold_the_write_lock_and_save, daemon=True).start()
+        assert finished.wait(30), "the save in the write lock waited for the pending save"
+        index.settle()
+        assert index._dense.saved_generation == generation

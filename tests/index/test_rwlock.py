@@ -75,3 +75,26 @@ def test_waiting_writer_blocks_new_readers():
     for t in (t1, tw, t2):
         t.join(2)
     assert order == ["r1", "w", "r2"]
+
+
+def test_a_reader_told_to_give_up_steps_aside_for_the_writer():
+    lock = ReadWriteLock()
+    give_up = threading.Event()
+    outcome: list[bool] = []
+
+    def reader():
+        with lock.read_unless(give_up, poll_s=0.01) as held:
+            outcome.append(held)
+
+    with lock.write():
+        thread = threading.Thread(target=reader)
+        thread.start()
+        time.sleep(0.05)
+        assert not outcome  # waiting for the writer
+        give_up.set()
+        thread.join(5)  # returns while the write lock is still held
+        assert outcome == [False]
+    with lock.read_unless(threading.Event()) as held:  # free: granted at once
+        assert held
+        with lock.read():  # shared with other readers
+            pass

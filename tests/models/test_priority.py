@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 
 import pytest
@@ -115,3 +116,44 @@ def test_running_nests_and_restores_the_class():
     with pytest.raises(ValueError):
         with gate.running("urgent"):  # type: ignore[arg-type]
             pass
+
+
+def _niceness() -> int:
+    return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+
+@pytest.mark.skipif(not hasattr(os, "setpriority"), reason="per-thread priorities: Linux")
+def test_ask_and_ingest_batches_run_on_lowered_threads_and_searches_on_their_own():
+    from models import priority
+
+    seen: dict[str, list[tuple[int, int]]] = {}
+    caller = threading.get_native_id()
+    base = _niceness()
+
+    def batches(name: str) -> list:
+        seen[name] = []
+        return [
+            lambda: seen[name].append((threading.get_native_id(), _niceness())) for _ in range(3)
+        ]
+
+    priority.run_batches(batches("interactive"), parallel=1)
+    with priority.GATE.running("heavy"):
+        priority.run_batches(batches("heavy"), parallel=2)
+    with priority.GATE.running("bulk"):
+        priority.run_batches(batches("bulk"), parallel=2)
+    assert seen["interactive"] == [(caller, base)] * 3  # a search never waits for a pool
+    assert {n for _, n in seen["heavy"]} == {base + priority.NICENESS["heavy"]}
+    assert {n for _, n in seen["bulk"]} == {base + priority.NICENESS["bulk"]}
+    assert caller not in {t for t, _ in seen["heavy"] + seen["bulk"]}
+    assert _niceness() == base  # the caller's own priority is untouched
+    assert priority.GATE.running_counts() == {"interactive": 0, "heavy": 0, "bulk": 0}
+
+
+def test_a_failing_batch_raises_in_the_caller():
+    from models import priority
+
+    def boom() -> None:
+        raise RuntimeError("model failed")
+
+    with priority.GATE.running("bulk"), pytest.raises(RuntimeError, match="model failed"):
+        priority.run_batches([boom], parallel=2)

@@ -204,3 +204,14 @@ def test_readers_never_see_a_half_applied_write(tmp_path, embedder):
         assert index.stats().articles == 4
         assert len(index.search("hội nghị", top_k=50, mode="dense")) == 4
         assert len(index.search("hội nghị", top_k=50, mode="bm25")) == 4
+
+
+def test_the_gil_switch_interval_is_set_while_the_server_runs(make_runtime):
+    import sys
+
+    before = sys.getswitchinterval()
+    runtime = make_runtime(gil_switch_ms=0.5)
+    with TestClient(create_app(runtime=runtime)) as client:
+        assert sys.getswitchinterval() == 0.0005  # VNQA_GIL_SWITCH_MS
+        assert client.get("/healthz").status_code == 200
+    assert sys.getswitchinterval() == before
