@@ -337,7 +337,7 @@ def test_prompt_conventions_and_budget() -> None:
     assert (vit5.prefix, vit5.suffix) == ("vietnews: ", " </s>")
     plain = prompt_format_for("vinai/bartpho-syllable")
     assert (plain.prefix, plain.suffix) == ("", "")
-    assert max_new_tokens_for(80) == 128
+    assert max_new_tokens_for(80) == 104
 
 
 # -- factory -------------------------------------------------------------------------
