@@ -225,7 +225,8 @@ class ExtractiveSummarizer:
         to a detected headline; ``overlength_penalty`` is the exponent of the
         ``(budget / length)`` factor applied to sentences longer than the budget;
         sentences scoring below ``min_score_ratio`` × the best are not added to
-        fill the budget; ``redundancy`` is the Jaccard overlap above which a
+        fill the budget (hand-weighted and question scores; the learned scores fill
+        it in their order); ``redundancy`` is the Jaccard overlap above which a
         sentence counts as a near-duplicate of one already chosen.
         ``salience`` scores an article by a learned model
         (:mod:`models.summarization.salience`; ``True`` takes the shipped weights,
@@ -267,7 +268,10 @@ class ExtractiveSummarizer:
         max_words = max(1, max_words)
         question = (question or "").strip() or None
         scores = self._scores(sentences, question, _headline(text), max_words)
-        chosen = self._select(sentences, scores, max_words)
+        # The learned scores are only an order (shifted by their minimum): a ratio to the
+        # best would always drop the weakest sentence, so the budget alone decides.
+        learned = question is None and self.salience is not None
+        chosen = self._select(sentences, scores, max_words, 0.0 if learned else None)
         if len(chosen) == 1 and chosen[0].n_words > 2 * max_words:
             summary = truncate_words(chosen[0].text, max_words)
         else:
@@ -351,7 +355,7 @@ class ExtractiveSummarizer:
                 raw = raw + self.headline_salience_weight * np.array(
                     [_dot(head, v) for v in vectors]
                 )
-            scores = raw - raw.min() + 1e-6  # above zero, so that min_score_ratio applies
+            scores = raw - raw.min() + 1e-6
         else:
             positions = np.array([s.position for s in sentences], dtype=float)
             scores = centrality + self.position_weight * np.exp(-positions / self.position_decay)
@@ -407,14 +411,19 @@ class ExtractiveSummarizer:
     # -- selection ----------------------------------------------------------------
 
     def _select(
-        self, sentences: list[_Sentence], scores: np.ndarray, max_words: int
+        self,
+        sentences: list[_Sentence],
+        scores: np.ndarray,
+        max_words: int,
+        min_ratio: float | None = None,
     ) -> list[_Sentence]:
+        floor = self.min_score_ratio if min_ratio is None else min_ratio
         ranked = sorted(range(len(sentences)), key=lambda i: (-scores[i], i))
         best = scores[ranked[0]]
         chosen: list[_Sentence] = [sentences[ranked[0]]]  # always at least one sentence
         used = chosen[0].n_words
         for i in ranked[1:]:
-            if used >= max_words or scores[i] < self.min_score_ratio * best:
+            if used >= max_words or scores[i] < floor * best:
                 break
             candidate = sentences[i]
             if used + candidate.n_words > max_words:

@@ -100,3 +100,13 @@ def test_a_headline_pulls_its_sentence_up_under_the_learned_scorer() -> None:
     text = "Sơ tán khẩn cấp dân cư ven biển\n" + _article(key_at=3)
     summary = ExtractiveSummarizer(salience=neutral).summarize(text, max_words=20).text
     assert summary == _KEY
+
+
+def test_a_text_that_fits_the_budget_keeps_every_sentence() -> None:
+    # The learned scores are an order only: the weakest sentence is not dropped by a ratio.
+    text = (
+        "Miền Bắc đón đợt không khí lạnh mạnh từ đêm nay. Nhiệt độ vùng núi xuống 8 độ. "
+        "Người dân được khuyến cáo giữ ấm."
+    )
+    summary = ExtractiveSummarizer().summarize(text, max_words=80).text
+    assert summary == text
