@@ -22,6 +22,7 @@ import re
 import sys
 import time
 import unicodedata
+from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -49,6 +50,21 @@ class VietnameseTokenizer:
     def tokenize(self, text: str) -> list[str]:
         """Tokens of ``text``."""
         return _TOKEN_RE.findall(unicodedata.normalize("NFC", text).lower())
+
+
+def ngrams(tokens: Sequence[str], n: int) -> Counter:
+    """Counts of the ``n``-grams of ``tokens``."""
+    return Counter(tuple(tokens[i : i + n]) for i in range(len(tokens) - n + 1))
+
+
+def f1(candidate: Counter, reference: Counter) -> float:
+    """F1 of two n-gram counts (ROUGE-n F, as rouge-score computes it)."""
+    overlap = sum((candidate & reference).values())
+    if not overlap:
+        return 0.0
+    precision = overlap / sum(candidate.values())
+    recall = overlap / sum(reference.values())
+    return 2 * precision * recall / (precision + recall)
 
 
 def lead(k: int) -> Callable[[str], str]:

@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -35,7 +34,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sys.path[:0] = [str(Path(__file__).resolve().parent.parent), str(Path(__file__).resolve().parent)]
 
 from quality_data import VIETNEWS_2K, load_vietnews, require_data  # noqa: E402
-from summaries import VietnameseTokenizer  # noqa: E402
+from summaries import VietnameseTokenizer, f1, ngrams  # noqa: E402
 
 from models.summarization.base import split_blocks  # noqa: E402
 from models.summarization.extractive import ExtractiveSummarizer  # noqa: E402
@@ -59,19 +58,6 @@ class _NoGenerator:
         raise NotImplementedError
 
 
-def _ngrams(tokens: list[str], n: int) -> Counter:
-    return Counter(tuple(tokens[i : i + n]) for i in range(len(tokens) - n + 1))
-
-
-def _f1(candidate: Counter, reference: Counter) -> float:
-    overlap = sum((candidate & reference).values())
-    if not overlap:
-        return 0.0
-    precision = overlap / sum(candidate.values())
-    recall = overlap / sum(reference.values())
-    return 2 * precision * recall / (precision + recall)
-
-
 def _lcs(a: list[str], b: list[str]) -> int:
     row = [0] * (len(b) + 1)
     for x in a:
@@ -89,8 +75,8 @@ def rouge(candidate: str, reference: str) -> tuple[float, float, float]:
     lcs = _lcs(c, r)
     rl = 0.0 if not lcs else 2 * lcs / (len(c) + len(r))
     return (
-        100 * _f1(_ngrams(c, 1), _ngrams(r, 1)),
-        100 * _f1(_ngrams(c, 2), _ngrams(r, 2)),
+        100 * f1(ngrams(c, 1), ngrams(r, 1)),
+        100 * f1(ngrams(c, 2), ngrams(r, 2)),
         100 * rl,
     )
 
@@ -99,7 +85,7 @@ def oracle(text: str, reference: str) -> str:
     """The greedy extractive oracle: sentences added while ROUGE-1 + ROUGE-2 F1 rises."""
     sentences = [span.of(text).strip() for span in split_sentences(text)]
     tokens = [_TOKENS.tokenize(s) for s in sentences]
-    ref1, ref2 = _ngrams(_TOKENS.tokenize(reference), 1), _ngrams(_TOKENS.tokenize(reference), 2)
+    ref1, ref2 = ngrams(_TOKENS.tokenize(reference), 1), ngrams(_TOKENS.tokenize(reference), 2)
     chosen: list[int] = []
     best = 0.0
     while True:
@@ -108,7 +94,7 @@ def oracle(text: str, reference: str) -> str:
             if i in chosen:
                 continue
             joined = [t for k in sorted([*chosen, i]) for t in tokens[k]]
-            score = _f1(_ngrams(joined, 1), ref1) + _f1(_ngrams(joined, 2), ref2)
+            score = f1(ngrams(joined, 1), ref1) + f1(ngrams(joined, 2), ref2)
             if score > pick_score:
                 pick, pick_score = i, score
         if pick < 0:

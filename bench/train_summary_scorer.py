@@ -27,7 +27,6 @@ import argparse
 import os
 import sys
 import time
-from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -37,7 +36,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sys.path[:0] = [str(Path(__file__).resolve().parent.parent), str(Path(__file__).resolve().parent)]
 
 from quality_data import VIETNEWS_2K, load_vietnews, require_data  # noqa: E402
-from summaries import ROUGE_TYPES, VietnameseTokenizer, score  # noqa: E402
+from summaries import ROUGE_TYPES, VietnameseTokenizer, f1, ngrams, score  # noqa: E402
 
 from models.summarization.extractive import ExtractiveSummarizer  # noqa: E402
 from models.summarization.salience import (  # noqa: E402
@@ -49,28 +48,15 @@ from models.summarization.salience import (  # noqa: E402
 HELD_OUT = 300  # the first 300 articles are vietnews-dev.jsonl
 
 
-def _f1(reference: Counter, candidate: Counter) -> float:
-    overlap = sum((reference & candidate).values())
-    if not overlap:
-        return 0.0
-    precision = overlap / sum(candidate.values())
-    recall = overlap / sum(reference.values())
-    return 2 * precision * recall / (precision + recall)
-
-
-def _ngrams(tokens: Sequence[str], n: int) -> Counter:
-    return Counter(zip(*[tokens[i:] for i in range(n)], strict=False))
-
-
 def targets(sentences: Sequence[str], reference: str) -> np.ndarray:
     """ROUGE-1 F + ROUGE-2 F of each sentence against ``reference``."""
     tok = VietnameseTokenizer()
     ref = tok.tokenize(reference)
-    ref1, ref2 = _ngrams(ref, 1), _ngrams(ref, 2)
+    ref1, ref2 = ngrams(ref, 1), ngrams(ref, 2)
     out = []
     for sentence in sentences:
         cand = tok.tokenize(sentence)
-        out.append(_f1(ref1, _ngrams(cand, 1)) + _f1(ref2, _ngrams(cand, 2)))
+        out.append(f1(ref1, ngrams(cand, 1)) + f1(ref2, ngrams(cand, 2)))
     return np.array(out)
 
 
