@@ -267,11 +267,8 @@ class ExtractiveSummarizer:
             return Summary(text="", method="extractive", model=self.model_name)
         max_words = max(1, max_words)
         question = (question or "").strip() or None
-        scores = self._scores(sentences, question, _headline(text), max_words)
-        # The learned scores are only an order (shifted by their minimum): a ratio to the
-        # best would always drop the weakest sentence, so the budget alone decides.
-        learned = question is None and self.salience is not None
-        chosen = self._select(sentences, scores, max_words, 0.0 if learned else None)
+        scores, floor = self._scores(sentences, question, _headline(text), max_words)
+        chosen = self._select(sentences, scores, max_words, floor)
         if len(chosen) == 1 and chosen[0].n_words > 2 * max_words:
             summary = truncate_words(chosen[0].text, max_words)
         else:
@@ -296,7 +293,7 @@ class ExtractiveSummarizer:
             return []
         question = (question or "").strip() or None
         longest = max(s.n_words for s in sentences)
-        scores = self._scores(sentences, question, _headline(text), longest)
+        scores, _ = self._scores(sentences, question, _headline(text), longest)
         order = sorted(range(len(sentences)), key=lambda i: (-scores[i], i))
         return [(sentences[i].position, sentences[i].text) for i in order]
 
@@ -338,8 +335,11 @@ class ExtractiveSummarizer:
         question: str | None,
         headline: str | None,
         max_words: int,
-    ) -> np.ndarray:
+    ) -> tuple[np.ndarray, float]:
+        """Each sentence's score, and the share of the best score a sentence needs to join."""
         vectors, idf, centrality = _article_vectors(sentences)
+        floor = self.min_score_ratio
+        head = _tfidf(_terms(syllables(headline)), idf) if headline else {}
 
         relevance = None
         if question:
@@ -350,12 +350,14 @@ class ExtractiveSummarizer:
             scores = relevance + 0.1 * centrality + 0.05 * np.exp(-blocks / 3.0)
         elif self.salience is not None:
             raw = self.salience.score(*_salience_features(sentences, vectors, centrality))
-            if headline:
-                head = _tfidf(_terms(syllables(headline)), idf)
+            if head:
                 raw = raw + self.headline_salience_weight * np.array(
                     [_dot(head, v) for v in vectors]
                 )
             scores = raw - raw.min() + 1e-6
+            # Learned scores are only an order (shifted by their minimum): a ratio to the
+            # best would always drop the weakest sentence, so the budget alone decides.
+            floor = 0.0
         else:
             positions = np.array([s.position for s in sentences], dtype=float)
             scores = centrality + self.position_weight * np.exp(-positions / self.position_decay)
@@ -363,13 +365,12 @@ class ExtractiveSummarizer:
                 # Without a headline, graph centrality finds the main event (+0.9
                 # ROUGE-1 on VietNews bodies); with one, it only dilutes the headline.
                 scores = scores + self.lexrank_weight * _lexrank(vectors)
-            if headline:
-                head = _tfidf(_terms(syllables(headline)), idf)
+            if head:
                 scores = scores + self.headline_weight * np.array([_dot(head, v) for v in vectors])
 
         lengths = np.array([s.n_words for s in sentences], dtype=float)
         over = np.maximum(lengths / max_words, 1.0)
-        return scores / over**self.overlength_penalty
+        return scores / over**self.overlength_penalty, floor
 
     def _relevance(
         self,
@@ -415,9 +416,8 @@ class ExtractiveSummarizer:
         sentences: list[_Sentence],
         scores: np.ndarray,
         max_words: int,
-        min_ratio: float | None = None,
+        floor: float,
     ) -> list[_Sentence]:
-        floor = self.min_score_ratio if min_ratio is None else min_ratio
         ranked = sorted(range(len(sentences)), key=lambda i: (-scores[i], i))
         best = scores[ranked[0]]
         chosen: list[_Sentence] = [sentences[ranked[0]]]  # always at least one sentence

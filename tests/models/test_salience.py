@@ -110,3 +110,6 @@ def test_a_text_that_fits_the_budget_keeps_every_sentence() -> None:
     )
     summary = ExtractiveSummarizer().summarize(text, max_words=80).text
     assert summary == text
+    # A question that matches nothing falls back to the learned order, with the same rule.
+    unmatched = ExtractiveSummarizer().summarize(text, question="xyz qwv?", max_words=80)
+    assert unmatched.text == text
