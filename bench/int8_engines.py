@@ -12,8 +12,9 @@ neighbour among the others stays the same (a retrieval-free quality proxy; the
 retrieval gates, known-item Hit@1 and ViQuAD Hit@5, are run with ``bench/perf.py`` and
 ``bench/retrieval.py`` on a backend).
 
-Candidates: ONNX Runtime dynamic quantization (QOperator: ``MatMulInteger``) with int8
-weights per channel (today's ``onnx-int8``) or per tensor, uint8 weights; ONNX Runtime
+Candidates: ONNX Runtime dynamic quantization (QOperator: ``MatMulInteger``) of the
+plain export (torch's SDPA attention) with int8 weights per channel (``onnx-int8``
+until issue 15's fourth round) or per tensor, uint8 weights; ONNX Runtime
 static (calibrated on ``--calibration`` chunks, MinMax) quantization of the MatMuls,
 uint8 activations and int8 weights per channel, in the QDQ format and in the QOperator
 format (``QLinearMatMul``); CTranslate2's encoder in int8 (``int8_float32``), when
@@ -21,8 +22,8 @@ it is installed; and the encoder fused by ONNX Runtime's transformer optimizer
 (:func:`models.onnx_embedder.fuse_transformer`: ``Attention``,
 ``EmbedLayerNormalization``, ``SkipLayerNormalization``, ``BiasGelu``) from an export
 with eager attention, in fp32 and then dynamically quantized (int8 per channel:
-``QAttention``), next to the same eager export quantized without fusion (to tell the
-export from the fusion). Conversions are kept in ``--work`` (default
+``QAttention``), next to the same eager export quantized without fusion (today's
+``onnx-int8``; it tells the export's share of the gain from the fusion's). Conversions are kept in ``--work`` (default
 ``VNQA_MODELS_DIR/int8-candidates``), so ``--build-only`` can run them outside a
 timing run; each build's op counts are printed.
 
@@ -210,7 +211,7 @@ def _build_fused(source: Path, work: Path) -> dict[str, Path]:
     fused = work / "fused-fp32.onnx"
     paths = {
         "onnx fused fp32": fused,
-        "onnx eager dynamic int8 per-channel (unfused)": work / "eager-int8-channel.onnx",
+        "onnx eager dynamic int8 per-channel (default)": work / "eager-int8-channel.onnx",
         "onnx fused dynamic int8 per-channel": work / "fused-int8-channel.onnx",
     }
     if not eager.exists():
@@ -218,7 +219,7 @@ def _build_fused(source: Path, work: Path) -> dict[str, Path]:
     if not fused.exists():
         print(f"fused ops: {fuse_transformer(eager, fused, source)}", flush=True)
     for src, dest in (
-        (eager, paths["onnx eager dynamic int8 per-channel (unfused)"]),
+        (eager, paths["onnx eager dynamic int8 per-channel (default)"]),
         (fused, paths["onnx fused dynamic int8 per-channel"]),
     ):
         if not dest.exists():
@@ -280,7 +281,7 @@ def main(argv: list[str] | None = None) -> int:
         "onnx fp32": lambda: _onnx_runners(fp32, encoded, cores)
     }
     for name, weight, per_channel in (
-        ("onnx dynamic int8 per-channel (today)", "int8", True),
+        ("onnx dynamic int8 per-channel (SDPA export, before round 4)", "int8", True),
         ("onnx dynamic int8 per-tensor", "int8", False),
         ("onnx dynamic uint8 per-tensor", "uint8", False),
     ):
