@@ -23,9 +23,9 @@ it is installed; and the encoder fused by ONNX Runtime's transformer optimizer
 ``EmbedLayerNormalization``, ``SkipLayerNormalization``, ``BiasGelu``) from an export
 with eager attention, in fp32 and then dynamically quantized (int8 per channel:
 ``QAttention``), next to the same eager export quantized without fusion (today's
-``onnx-int8``; it tells the export's share of the gain from the fusion's). Conversions are kept in ``--work`` (default
-``VNQA_MODELS_DIR/int8-candidates``), so ``--build-only`` can run them outside a
-timing run; each build's op counts are printed.
+``onnx-int8``; it tells the export's share of the gain from the fusion's).
+Conversions are kept in ``--work`` (default ``VNQA_MODELS_DIR/int8-candidates``), so
+``--build-only`` can run them outside a timing run; each build's op counts are printed.
 
 ``--only`` times the named candidates (comma-separated substrings) and ``--rounds``
 times them that many times, in turn, in one run (the fp32 reference is always
