@@ -13,7 +13,8 @@ real one. ``--articles`` dev articles are ingested once.
 
 Then, for each configuration (``torch``: today's path, transformers fp32 with
 split-then-combine for long articles; ``ctranslate2``: int8 with the lead and central
-sentences), ``vnqa models prepare`` runs (it converts the checkpoint for CTranslate2),
+sentences and the decoding shortlist; ``ctranslate2-full``: the same without the
+shortlist), ``vnqa models prepare`` runs (it converts the checkpoint for CTranslate2),
 ``vnqa serve`` starts with the summary cache off and the same beam width, and over
 HTTP it measures: ``/v1/ask`` (titles as questions) p50/p95, the time to the first
 streamed content token of ``/v1/chat/completions``, ``/v1/summarize`` of stored dev
@@ -22,8 +23,22 @@ is not counted. Finally both backends generate greedily from the same inputs in 
 process and the token agreement of int8 against fp32 is printed.
 
 A random model always generates up to its token budget (a real one stops sooner); the
-encoder work is the same. Timings are wall clock on a machine other work shares:
-compare figures within one run.
+encoder work is the same. ``--lengths budget,reference`` times each configuration twice
+in the same run: with that checkpoint (``budget``: every generation decodes its whole
+budget, a worst case) and with a copy that stops like a trained model (``reference``,
+installed as ``vit5-base-shape-stopping-vietnews-summarization``). The copy differs in one
+row: the end token's row of the tied embedding / output projection is multiplied by a
+scale ``s``, which widens the spread of that token's logit so that it wins a step now and
+then. ``s`` is calibrated once, in this process, by bisection on a log scale (torch fp32,
+the service's own decoding at the bench's ``--beams`` and an 80-word summary's budget,
+``--calibration-inputs`` dev articles after the ingested ones, fitted to the window) until
+the median number of tokens generated (end token excluded) matches the median length of
+the 2,000 dev references in tokens (the bench's tokenizer, no special tokens); the scale
+and the lengths reached are kept in ``vnqa_bench_stopping.json`` beside the weights. Every
+timed response's text is tokenized again, and the distribution of lengths produced is
+printed per configuration (summaries are trimmed to 80 words after generation, so a
+whole-budget summary shows as its trimmed length). Timings are wall clock on a machine
+other work shares: compare figures within one run.
 """
 
 from __future__ import annotations
@@ -31,6 +46,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import math
 import os
 import shutil
 import statistics
@@ -49,6 +65,8 @@ from bench.load import as_article, percentile, start_server  # noqa: E402
 
 DATA = REPO_ROOT.parent / "shared" / "data" / "vietnews-dev2k.jsonl"
 MODEL_NAME = "vit5-base-shape-vietnews-summarization"  # the ViT5 prompt convention applies
+STOPPING_NAME = "vit5-base-shape-stopping-vietnews-summarization"
+STOPPING_FILE = "vnqa_bench_stopping.json"
 SHAPE = {
     "vocab_size": 36096,
     "d_model": 768,
@@ -57,6 +75,12 @@ SHAPE = {
     "num_layers": 12,
     "num_decoder_layers": 12,
     "num_heads": 12,
+}
+#: --configs: backend, long-input handling, decoding shortlist (CTranslate2 only).
+CONFIGS = {
+    "torch": ("torch", "split", False),
+    "ctranslate2": ("ctranslate2", "select", True),
+    "ctranslate2-full": ("ctranslate2", "select", False),  # every token may be emitted
 }
 LEARNED_PIECES = 8000
 SPM_PIECES = 36000  # + 96 sentinels = 36,096
@@ -123,6 +147,161 @@ def build_checkpoint(folder: Path) -> None:
     print(f"built {folder} in {time.perf_counter() - started:.0f}s", flush=True)
 
 
+def reference_median_tokens(folder: Path) -> float:
+    """The median length in tokens of the dev references (no special tokens)."""
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    lengths = [
+        len(ids)
+        for ids in tokenizer([r["summary"] for r in _rows()], add_special_tokens=False)["input_ids"]
+    ]
+    return statistics.median(lengths)
+
+
+def build_stopping_checkpoint(
+    base: Path, folder: Path, *, beams: int, inputs: int, steps: int = 4
+) -> dict:
+    """A copy of ``base`` whose end-token row is scaled to stop at the references' median.
+
+    The scale is signed: random decoder states have a consistent direction, so the end
+    token's logit has the same sign at almost every step and only one sign of scale can
+    make it win. First a greedy estimate: one greedy pass per calibration input (torch,
+    the service's options, the whole 80-word budget forced) records at each step the end
+    token's raw logit ``e_t`` and the winning token's score ``m_t``; scaled by ``s`` the end
+    token would win first where ``s * e_t > m_t``, which gives each input's greedy length
+    for any ``s`` (the encoder's change, the end token also closing every input, is
+    ignored here). The ``s`` whose median greedy length is nearest the references' median
+    starts a bisection at ``beams`` beams (torch, the service's own decoding, ``steps``
+    trials on a log scale within a factor 4 either side). Made once: a folder with its
+    build file is reused.
+    """
+    build = folder / STOPPING_FILE
+    if build.is_file() and (folder / "model.safetensors").is_file():
+        return json.loads(build.read_text(encoding="utf-8"))
+    import torch
+
+    from models.summarization.factory import load_seq2seq
+    from models.summarization.generation import DecodeOptions
+    from models.summarization.seq2seq import max_new_tokens_for
+
+    started = time.perf_counter()
+    target = reference_median_tokens(base)
+    model = load_seq2seq(str(base), backend="torch", num_beams=beams)
+    network = model.generator.model  # type: ignore[attr-defined]
+    tokenizer = model.tokenizer
+    eos, pad = tokenizer.eos_token_id, tokenizer.pad_token_id
+    weight = network.get_input_embeddings().weight
+    original = weight[eos].detach().clone()
+    budget = max_new_tokens_for(80)
+    rows = _rows(40 + inputs)[40:]
+    encoded = model._encode([f"{r['title']}\n{r['body']}" for r in rows])
+
+    # Greedy estimate from one pass per input.
+    traces = []
+    with torch.no_grad():
+        for ids in encoded:
+            out = network.generate(
+                input_ids=torch.tensor([ids]),
+                max_new_tokens=budget,
+                min_new_tokens=budget,
+                num_beams=1,
+                do_sample=False,
+                no_repeat_ngram_size=3,
+                output_scores=True,
+                output_logits=True,
+                return_dict_in_generate=True,
+            )
+            e = [float(step[0, eos]) for step in out.logits]
+            m = [float(step[0].max()) for step in out.scores]
+            traces.append((e, m))
+
+    def greedy_length(scale: float, e: list[float], m: list[float]) -> int:
+        for t in range(4, len(e)):  # DecodeOptions.min_new_tokens
+            if scale * e[t] > m[t]:
+                return t
+        return budget
+
+    grid = [sign * 2 ** (k / 16) for sign in (1, -1) for k in range(0, 16 * 7)]
+    estimate = min(
+        grid,
+        key=lambda g: (
+            abs(statistics.median(greedy_length(g, *tr) for tr in traces) - target),
+            abs(g),
+        ),
+    )
+    greedy_median = statistics.median(greedy_length(estimate, *tr) for tr in traces)
+    print(f"calibration: greedy estimate {estimate:.3f} -> {greedy_median}", flush=True)
+
+    options = DecodeOptions(max_new_tokens=budget, num_beams=beams)
+
+    def beam_lengths(scale: float) -> list[int]:
+        with torch.no_grad():
+            weight[eos] = original * scale
+        lengths = []
+        for ids in encoded:
+            out = model.generator.generate([ids], options)[0]
+            lengths.append(sum(1 for t in out if t not in (eos, pad)))
+        return lengths
+
+    sign = 1.0 if estimate > 0 else -1.0
+    low, high = math.log2(abs(estimate)) - 2, math.log2(abs(estimate)) + 2
+    trials = []
+    mid = math.log2(abs(estimate))
+    for _ in range(steps):
+        lengths = beam_lengths(sign * 2**mid)
+        median = statistics.median(lengths)
+        trials.append({"scale": round(sign * 2**mid, 4), "median": median, "lengths": lengths})
+        print(f"calibration: scale {sign * 2**mid:.3f} -> {median} {lengths}", flush=True)
+        if median > target:  # a larger |scale| stops sooner
+            low = mid
+        else:
+            high = mid
+        mid = (low + high) / 2
+    best = min(trials, key=lambda t: (abs(t["median"] - target), abs(t["scale"])))
+    with torch.no_grad():
+        weight[eos] = original * best["scale"]
+    work = folder.with_name(folder.name + ".building")
+    shutil.rmtree(work, ignore_errors=True)
+    network.save_pretrained(work)
+    tokenizer.save_pretrained(work)
+    record = {
+        "base": base.name,
+        "eos_row_scale": best["scale"],
+        "target_median_tokens": target,
+        "calibrated_median_tokens": best["median"],
+        "calibration_lengths": best["lengths"],
+        "greedy_estimate": round(estimate, 4),
+        "beams": beams,
+        "budget": budget,
+        "trials": trials,
+    }
+    (work / STOPPING_FILE).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    shutil.rmtree(folder, ignore_errors=True)
+    work.rename(folder)
+    print(f"built {folder} in {time.perf_counter() - started:.0f}s", flush=True)
+    return record
+
+
+def token_lengths(folder: Path, texts: list[str]) -> list[int]:
+    """Tokens of each text for the bench's tokenizer (no special tokens)."""
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    return [len(ids) for ids in tokenizer(texts, add_special_tokens=False)["input_ids"]]
+
+
+def describe_lengths(lengths: list[int]) -> str:
+    """min / p10 / median / p90 / max of a list of lengths."""
+    if not lengths:
+        return "none"
+    ordered = sorted(lengths)
+    p10, p90 = ordered[int(0.1 * (len(ordered) - 1))], ordered[int(0.9 * (len(ordered) - 1))]
+    median = statistics.median(ordered)
+    low, high, n = ordered[0], ordered[-1], len(ordered)
+    return f"min {low} / p10 {p10} / median {median} / p90 {p90} / max {high} (n {n})"
+
+
 def link_embedder(models_dir: Path) -> None:
     """The embedder folders of ``.models`` linked in, so nothing is rebuilt there."""
     models_dir.mkdir(parents=True, exist_ok=True)
@@ -180,17 +359,24 @@ def timed(call) -> float:
     return time.perf_counter() - started
 
 
-def measure(config: str, work: Path, rows: list[dict], n: int, beams: int, warmup: int) -> dict:
-    backend, long_input = {"torch": ("torch", "split"), "ctranslate2": ("ctranslate2", "select")}[
-        config
-    ]
+def measure(
+    config: str,
+    work: Path,
+    rows: list[dict],
+    n: int,
+    beams: int,
+    warmup: int,
+    model_name: str = MODEL_NAME,
+) -> dict:
+    backend, long_input, shortlist = CONFIGS[config]
     os.environ.update(
         {
             "VNQA_SUMMARIZER": "seq2seq",
-            "VNQA_SUMMARIZER_MODEL": MODEL_NAME,
+            "VNQA_SUMMARIZER_MODEL": model_name,
             "VNQA_SUMMARIZER_BACKEND": backend,
             "VNQA_SUMMARIZER_LONG_INPUT": long_input,
             "VNQA_SUMMARIZER_BEAMS": str(beams),
+            "VNQA_SUMMARIZER_SHORTLIST": str(shortlist).lower(),
             "VNQA_SUMMARY_CACHE_ENTRIES": "0",
             # The on-arrival worker would hold the model between the timed requests.
             "VNQA_AUTO_SUMMARIES": "false",
@@ -208,34 +394,40 @@ def measure(config: str, work: Path, rows: list[dict], n: int, beams: int, warmu
         )
     )
     process, url = start_server(work / "data", work / f"server-{config}.log")
-    result: dict = {"config": f"{backend} ({long_input})", "prepare_s": prepare}
+    lengths = "reference" if model_name == STOPPING_NAME else "budget"
+    result: dict = {
+        "config": f"{config} ({long_input}, {lengths})",
+        "prepare_s": prepare,
+    }
+    texts: dict[str, list[str]] = {"ask": [], "summarize": []}
+
+    def post(kind: str, path: str, body: dict) -> None:
+        response = client.post(path, json=body)
+        response.raise_for_status()
+        texts[kind].append(response.json()["summary"]["text"])
+
     try:
         with httpx.Client(base_url=url, timeout=3600) as client:
             health = client.get("/healthz").json()["models"]["summarizer"]
             result["backend"] = health.get("backend")
             questions = [row["title"] for row in rows[: n + warmup]]
-            ask = [
-                timed(lambda q=q: client.post("/v1/ask", json={"question": q}).raise_for_status())
-                for q in questions
-            ]
+            ask = [timed(lambda q=q: post("ask", "/v1/ask", {"question": q})) for q in questions]
             first = [first_token_s(client, q) for q in questions]
             ids = [row["id"] for row in rows[-(n + warmup) :]]
             summarize = [
-                timed(
-                    lambda i=i: client.post(
-                        "/v1/summarize", json={"article_id": i}
-                    ).raise_for_status()
-                )
+                timed(lambda i=i: post("summarize", "/v1/summarize", {"article_id": i}))
                 for i in ids
             ]
         for name, values in (
             ("ask", ask[warmup:]),
             ("first_token", first[warmup:]),
             ("summarize", summarize[warmup:]),
-        ):
+        ):  # (lengths are recorded for every request, warm-ups included)
             result[f"{name}_p50"] = statistics.median(values)
             result[f"{name}_p95"] = percentile(values, 0.95)
         result["rss_gb"] = vm_hwm_bytes(process.pid) / 1024**3
+        for kind, produced in texts.items():
+            result[f"{kind}_tokens"] = token_lengths(work / "models" / model_name, produced)
     finally:
         process.terminate()
         process.wait(timeout=60)
@@ -360,17 +552,23 @@ def print_results(results: list[dict], args: argparse.Namespace) -> None:
                 ]
             )
         )
-    by_config = {r["config"].split()[0]: r for r in results}
-    if {"torch", "ctranslate2"} <= set(by_config):
-        base, new = by_config["torch"], by_config["ctranslate2"]
-        print(
-            "speed-up (p50): ask {:.1f}x, first token {:.1f}x, summarize {:.1f}x".format(
-                base["ask_p50"] / new["ask_p50"],
-                base["first_token_p50"] / new["first_token_p50"],
-                base["summarize_p50"] / new["summarize_p50"],
-            ),
-            flush=True,
-        )
+    for r in results:
+        for kind in ("ask", "summarize"):
+            print(f"{r['config']}: {kind} output tokens {describe_lengths(r[f'{kind}_tokens'])}")
+    for lengths in ("budget", "reference"):
+        by_config = {r["config"].split()[0]: r for r in results if lengths in r["config"]}
+        if {"torch", "ctranslate2"} <= set(by_config):
+            base, new = by_config["torch"], by_config["ctranslate2"]
+            print(
+                "speed-up at {} lengths (p50): ask {:.1f}x, first token {:.1f}x, "
+                "summarize {:.1f}x".format(
+                    lengths,
+                    base["ask_p50"] / new["ask_p50"],
+                    base["first_token_p50"] / new["first_token_p50"],
+                    base["summarize_p50"] / new["summarize_p50"],
+                ),
+                flush=True,
+            )
 
 
 def main() -> int:
@@ -390,6 +588,16 @@ def main() -> int:
     )
     parser.add_argument(
         "--direct", action="store_true", help="Also time generation in process (512 -> 64 tokens)."
+    )
+    parser.add_argument(
+        "--lengths",
+        default="budget",
+        help="Output lengths to time, comma-separated: 'budget' (the random checkpoint "
+        "decodes its whole budget), 'reference' (a copy calibrated to stop at the dev "
+        "references' median length).",
+    )
+    parser.add_argument(
+        "--calibration-inputs", type=int, default=6, help="Dev articles the scale is fitted on."
     )
     parser.add_argument("--work", type=Path, default=Path("/tmp/vnqa-seq2seq-bench"))
     args = parser.parse_args()
@@ -423,10 +631,31 @@ def main() -> int:
             "what the model reads: " + ", ".join(f"{k} {v:.1%}" for k, v in cover.items()),
             flush=True,
         )
+    names = {"budget": MODEL_NAME, "reference": STOPPING_NAME}
+    lengths = [x for x in args.lengths.split(",") if x]
+    if unknown := set(lengths) - set(names):
+        sys.exit(f"unknown --lengths {sorted(unknown)}; expected budget and/or reference")
+    if "reference" in lengths:
+        record = build_stopping_checkpoint(
+            work / "models" / MODEL_NAME,
+            work / "models" / STOPPING_NAME,
+            beams=args.beams,
+            inputs=args.calibration_inputs,
+        )
+        print(
+            "stopping checkpoint: end-token row x{eos_row_scale}, median {calibrated_median_tokens}"
+            " tokens on the calibration inputs (references' median {target_median_tokens})".format(
+                **record
+            ),
+            flush=True,
+        )
     results = []
     for config in configs:
-        results.append(measure(config, work, rows, args.requests, args.beams, args.warmup))
-        print(json.dumps(results[-1]), flush=True)
+        for length in lengths:
+            results.append(
+                measure(config, work, rows, args.requests, args.beams, args.warmup, names[length])
+            )
+            print(json.dumps(results[-1]), flush=True)
     if results:
         print_results(results, args)
     if args.agreement:

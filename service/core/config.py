@@ -65,6 +65,12 @@ class Settings(BaseSettings):
         description="An input over the seq2seq window: select (the lead plus the most central "
         "sentences that fit, one generation) or split (summarize every part, then combine).",
     )
+    summarizer_shortlist: bool = Field(
+        True,
+        description="CTranslate2 decodes over a vocabulary shortlist: the input's own tokens "
+        "plus the tokenizer's most common pieces (vmap.txt, written at conversion); false "
+        "lets every token of the vocabulary be emitted.",
+    )
     summary_cache_entries: int = Field(
         2000,
         ge=0,
