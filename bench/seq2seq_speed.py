@@ -29,12 +29,13 @@ budget, a worst case) and with a copy that stops like a trained model (``referen
 installed as ``vit5-base-shape-stopping-vietnews-summarization``). The copy differs in one
 row: the end token's row of the tied embedding / output projection is multiplied by a
 scale ``s``, which widens the spread of that token's logit so that it wins a step now and
-then. ``s`` is calibrated once, in this process, by bisection on a log scale (torch fp32,
-the service's own decoding at the bench's ``--beams`` and an 80-word summary's budget,
-``--calibration-inputs`` dev articles after the ingested ones, fitted to the window) until
-the median number of tokens generated (end token excluded) matches the median length of
-the 2,000 dev references in tokens (the bench's tokenizer, no special tokens); the scale
-and the lengths reached are kept in ``vnqa_bench_stopping.json`` beside the weights. Every
+then. ``s`` is calibrated once, in this process, by bisection on a log scale (each trial
+converted to CTranslate2 int8 and decoded at the bench's ``--beams`` with an 80-word
+summary's budget, ``--calibration-inputs`` dev articles after the ingested ones, fitted to
+the window; see :func:`build_stopping_checkpoint`) until the median number of tokens
+generated (end token excluded) matches the median length of the 2,000 dev references in
+tokens (the bench's tokenizer, no special tokens); the scale and the lengths reached are
+kept in ``vnqa_bench_stopping.json`` beside the weights. Every
 timed response's text is tokenized again, and the distribution of lengths produced is
 printed per configuration (summaries are trimmed to 80 words after generation, so a
 whole-budget summary shows as its trimmed length). Timings are wall clock on a machine
@@ -46,7 +47,6 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import math
 import os
 import shutil
 import statistics
@@ -164,100 +164,87 @@ def build_stopping_checkpoint(
 ) -> dict:
     """A copy of ``base`` whose end-token row is scaled to stop at the references' median.
 
-    The scale is signed: random decoder states have a consistent direction, so the end
-    token's logit has the same sign at almost every step and only one sign of scale can
-    make it win. First a greedy estimate: one greedy pass per calibration input (torch,
-    the service's options, the whole 80-word budget forced) records at each step the end
-    token's raw logit ``e_t`` and the winning token's score ``m_t``; scaled by ``s`` the end
-    token would win first where ``s * e_t > m_t``, which gives each input's greedy length
-    for any ``s`` (the encoder's change, the end token also closing every input, is
-    ignored here). The ``s`` whose median greedy length is nearest the references' median
-    starts a bisection at ``beams`` beams (torch, the service's own decoding, ``steps``
-    trials on a log scale within a factor 4 either side). Made once: a folder with its
-    build file is reused.
+    The scale ``s`` is signed: random decoder states share a direction, so the end token's
+    logit has the same sign at almost every step and only one sign of ``s`` makes it win.
+    Each trial scales the row of the loaded checkpoint in memory, converts it to
+    CTranslate2 int8 (as ``vnqa models prepare`` does) and decodes ``inputs`` dev articles
+    (rows 40 onwards: not among the timed ones; the ViT5 prompt, cut to the window) with
+    ``beams`` beams, an 80-word summary's budget and the service's other options; the
+    median generated length (end token excluded) is compared with the references'
+    median. ``s`` = ±4 first picks the sign that stops sooner, then ``steps`` bisections on
+    log2 |s| between -1 and 3. (Each trial saves the scaled checkpoint and converts that:
+    the converter reads the weights from the files, not from a loaded model.) Made once:
+    a folder with its build file is reused.
     """
     build = folder / STOPPING_FILE
     if build.is_file() and (folder / "model.safetensors").is_file():
         return json.loads(build.read_text(encoding="utf-8"))
-    import torch
+    import tempfile
 
-    from models.summarization.factory import load_seq2seq
-    from models.summarization.generation import DecodeOptions
+    import ctranslate2
+    import torch
+    from ctranslate2.converters import TransformersConverter
+    from transformers import AutoTokenizer, T5ForConditionalGeneration
+
     from models.summarization.seq2seq import max_new_tokens_for
 
     started = time.perf_counter()
     target = reference_median_tokens(base)
-    model = load_seq2seq(str(base), backend="torch", num_beams=beams)
-    network = model.generator.model  # type: ignore[attr-defined]
-    tokenizer = model.tokenizer
-    eos, pad = tokenizer.eos_token_id, tokenizer.pad_token_id
+    tokenizer = AutoTokenizer.from_pretrained(base)
+    network = T5ForConditionalGeneration.from_pretrained(base)
+    eos = tokenizer.eos_token_id
     weight = network.get_input_embeddings().weight
     original = weight[eos].detach().clone()
     budget = max_new_tokens_for(80)
     rows = _rows(40 + inputs)[40:]
-    encoded = model._encode([f"{r['title']}\n{r['body']}" for r in rows])
+    sources = [
+        tokenizer.convert_ids_to_tokens(ids)
+        for ids in tokenizer(
+            [f"vietnews: {r['title']}\n{r['body']} </s>" for r in rows],
+            truncation=True,
+            max_length=1024,
+        )["input_ids"]
+    ]
 
-    # Greedy estimate from one pass per input.
-    traces = []
-    with torch.no_grad():
-        for ids in encoded:
-            out = network.generate(
-                input_ids=torch.tensor([ids]),
-                max_new_tokens=budget,
-                min_new_tokens=budget,
-                num_beams=1,
-                do_sample=False,
-                no_repeat_ngram_size=3,
-                output_scores=True,
-                output_logits=True,
-                return_dict_in_generate=True,
-            )
-            e = [float(step[0, eos]) for step in out.logits]
-            m = [float(step[0].max()) for step in out.scores]
-            traces.append((e, m))
-
-    def greedy_length(scale: float, e: list[float], m: list[float]) -> int:
-        for t in range(4, len(e)):  # DecodeOptions.min_new_tokens
-            if scale * e[t] > m[t]:
-                return t
-        return budget
-
-    grid = [sign * 2 ** (k / 16) for sign in (1, -1) for k in range(0, 16 * 7)]
-    estimate = min(
-        grid,
-        key=lambda g: (
-            abs(statistics.median(greedy_length(g, *tr) for tr in traces) - target),
-            abs(g),
-        ),
-    )
-    greedy_median = statistics.median(greedy_length(estimate, *tr) for tr in traces)
-    print(f"calibration: greedy estimate {estimate:.3f} -> {greedy_median}", flush=True)
-
-    options = DecodeOptions(max_new_tokens=budget, num_beams=beams)
-
-    def beam_lengths(scale: float) -> list[int]:
+    def lengths_at(scale: float) -> list[int]:
         with torch.no_grad():
             weight[eos] = original * scale
-        lengths = []
-        for ids in encoded:
-            out = model.generator.generate([ids], options)[0]
-            lengths.append(sum(1 for t in out if t not in (eos, pad)))
-        return lengths
+        with tempfile.TemporaryDirectory(dir=folder.parent) as scratch:
+            network.save_pretrained(Path(scratch) / "checkpoint")  # the converter reads files
+            tokenizer.save_pretrained(Path(scratch) / "checkpoint")
+            out = Path(scratch) / "model"
+            TransformersConverter(str(Path(scratch) / "checkpoint")).convert(
+                str(out), quantization="int8"
+            )
+            translator = ctranslate2.Translator(str(out), compute_type="int8")
+            results = translator.translate_batch(
+                sources,
+                beam_size=beams,
+                max_decoding_length=budget,
+                min_decoding_length=4,
+                no_repeat_ngram_size=3,
+                max_input_length=0,
+            )
+            del translator
+        return [len(r.hypotheses[0]) for r in results]
 
-    sign = 1.0 if estimate > 0 else -1.0
-    low, high = math.log2(abs(estimate)) - 2, math.log2(abs(estimate)) + 2
     trials = []
-    mid = math.log2(abs(estimate))
-    for _ in range(steps):
-        lengths = beam_lengths(sign * 2**mid)
+
+    def trial(scale: float) -> float:
+        lengths = lengths_at(scale)
         median = statistics.median(lengths)
-        trials.append({"scale": round(sign * 2**mid, 4), "median": median, "lengths": lengths})
-        print(f"calibration: scale {sign * 2**mid:.3f} -> {median} {lengths}", flush=True)
-        if median > target:  # a larger |scale| stops sooner
+        trials.append({"scale": round(scale, 4), "median": median, "lengths": lengths})
+        print(f"calibration: scale {scale:.3f} -> median {median} {lengths}", flush=True)
+        return median
+
+    sign = 1.0 if trial(4.0) <= trial(-4.0) else -1.0
+    low, high = -1.0, 3.0  # log2 |s|
+    for _ in range(steps):
+        mid = (low + high) / 2
+        if trial(sign * 2**mid) > target:  # a larger |s| stops sooner
             low = mid
         else:
             high = mid
-        mid = (low + high) / 2
     best = min(trials, key=lambda t: (abs(t["median"] - target), abs(t["scale"])))
     with torch.no_grad():
         weight[eos] = original * best["scale"]
@@ -271,7 +258,6 @@ def build_stopping_checkpoint(
         "target_median_tokens": target,
         "calibrated_median_tokens": best["median"],
         "calibration_lengths": best["lengths"],
-        "greedy_estimate": round(estimate, 4),
         "beams": beams,
         "budget": budget,
         "trials": trials,
