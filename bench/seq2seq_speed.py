@@ -160,7 +160,13 @@ def reference_median_tokens(folder: Path) -> float:
 
 
 def build_stopping_checkpoint(
-    base: Path, folder: Path, *, beams: int, inputs: int, steps: int = 4
+    base: Path,
+    folder: Path,
+    *,
+    beams: int,
+    inputs: int,
+    steps: int = 4,
+    scale: float | None = None,
 ) -> dict:
     """A copy of ``base`` whose end-token row is scaled to stop at the references' median.
 
@@ -174,7 +180,8 @@ def build_stopping_checkpoint(
     median. ``s`` = ±4 first picks the sign that stops sooner, then ``steps`` bisections on
     log2 |s| between -1 and 3. (Each trial saves the scaled checkpoint and converts that:
     the converter reads the weights from the files, not from a loaded model.) Made once:
-    a folder with its build file is reused.
+    a folder with its build file is reused. ``scale`` skips the search: that scale, one
+    trial (``--stopping-scale``).
     """
     build = folder / STOPPING_FILE
     if build.is_file() and (folder / "model.safetensors").is_file():
@@ -237,8 +244,12 @@ def build_stopping_checkpoint(
         print(f"calibration: scale {scale:.3f} -> median {median} {lengths}", flush=True)
         return median
 
-    sign = 1.0 if trial(4.0) <= trial(-4.0) else -1.0
-    low, high = -1.0, 3.0  # log2 |s|
+    if scale is not None:
+        trial(scale)
+        steps = 0
+    else:
+        sign = 1.0 if trial(4.0) <= trial(-4.0) else -1.0
+        low, high = -1.0, 2.0  # log2 |s|: 4 was just tried
     for _ in range(steps):
         mid = (low + high) / 2
         if trial(sign * 2**mid) > target:  # a larger |s| stops sooner
@@ -583,7 +594,13 @@ def main() -> int:
         "references' median length).",
     )
     parser.add_argument(
-        "--calibration-inputs", type=int, default=6, help="Dev articles the scale is fitted on."
+        "--calibration-inputs", type=int, default=8, help="Dev articles the scale is fitted on."
+    )
+    parser.add_argument(
+        "--stopping-scale",
+        type=float,
+        default=None,
+        help="Build the stopping copy with this end-token row scale instead of searching.",
     )
     parser.add_argument("--work", type=Path, default=Path("/tmp/vnqa-seq2seq-bench"))
     args = parser.parse_args()
@@ -627,6 +644,7 @@ def main() -> int:
             work / "models" / STOPPING_NAME,
             beams=args.beams,
             inputs=args.calibration_inputs,
+            scale=args.stopping_scale,
         )
         print(
             "stopping checkpoint: end-token row x{eos_row_scale}, median {calibrated_median_tokens}"
