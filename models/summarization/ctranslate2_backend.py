@@ -159,7 +159,7 @@ class CTranslate2Generator:
         forced_bos_token_id: int | None = None,
         device: str = "cpu",
         threads: int | None = None,
-        shortlist: bool = True,
+        shortlist: bool = False,
     ) -> None:
         """Load the converted model; ``tokenizer`` maps ids to the tokens it reads.
 

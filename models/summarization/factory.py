@@ -67,7 +67,7 @@ def build_summarizer(
     backend: BackendChoice = "auto",
     models_dir: Path | None = None,
     long_input: LongInput = "select",
-    shortlist: bool = True,
+    shortlist: bool = False,
 ) -> SummarizerChoice:
     """Build the summarizer ``kind`` asks for.
 
@@ -117,7 +117,7 @@ def load_seq2seq(
     models_dir: Path | None = None,
     long_input: LongInput = "select",
     quantization: str = "int8",
-    shortlist: bool = True,
+    shortlist: bool = False,
 ) -> Seq2SeqSummarizer:
     """Load a seq2seq summarizer on the backend ``backend`` chooses.
 
@@ -177,7 +177,7 @@ def prepare_ctranslate2(
 
 
 def _ctranslate2_factory(
-    converted: Path, quantization: str, device: str, shortlist: bool = True
+    converted: Path, quantization: str, device: str, shortlist: bool = False
 ) -> Callable[[Any, Any], CTranslate2Generator]:
     def make(tokenizer: Any, config: Any) -> CTranslate2Generator:
         return CTranslate2Generator(

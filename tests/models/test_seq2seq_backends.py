@@ -108,7 +108,7 @@ def test_the_shortlist_holds_every_source_token_and_keeps_greedy_output_within_i
     # Every output token in the always-on list: shortlisted decoding writes the same.
     written = sorted({t for out in expected for t in tokenizer.convert_ids_to_tokens(out)})
     within = _with_always_on(folder, tmp_path / "within", special + written)
-    short = CTranslate2Generator(within, tokenizer, quantization="float32")
+    short = CTranslate2Generator(within, tokenizer, quantization="float32", shortlist=True)
     assert (
         short.variant == "ctranslate2-float32-shortlist" and full.variant == "ctranslate2-float32"
     )
@@ -116,7 +116,10 @@ def test_the_shortlist_holds_every_source_token_and_keeps_greedy_output_within_i
         assert short.generate([ids], options)[0] == out
     # Only the source's tokens allowed: an output token from outside them is never written.
     bare = CTranslate2Generator(
-        _with_always_on(folder, tmp_path / "bare", special), tokenizer, quantization="float32"
+        _with_always_on(folder, tmp_path / "bare", special),
+        tokenizer,
+        quantization="float32",
+        shortlist=True,
     )
     changed = 0
     for ids, out in zip(inputs, expected, strict=True):
@@ -135,7 +138,7 @@ def test_auto_backend_is_ctranslate2_int8_converted_once(tiny_seq2seq_dir: Path,
     shutil.copytree(tiny_seq2seq_dir, checkpoint)
     models_dir = tmp_path / "models"
     first = load_seq2seq(str(checkpoint), models_dir=models_dir, num_beams=2)
-    assert first.backend == "ctranslate2" and first.variant == "ctranslate2-int8-shortlist"
+    assert first.backend == "ctranslate2" and first.variant == "ctranslate2-int8"
     converted = list((models_dir / "ct2").iterdir())
     assert len(converted) == 1 and converted[0].name.endswith("-int8")
     stamp = (converted[0] / "model.bin").stat().st_mtime_ns

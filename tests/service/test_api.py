@@ -417,7 +417,7 @@ def test_abstractive_summaries(make_runtime, tiny_seq2seq_dir, seed_article):
         health = client.get("/healthz").json()["models"]["summarizer"]
         assert health["method"] == "abstractive" and health["requested"] == "seq2seq"
         assert health["fallback_reason"] is None
-        assert health["backend"] == "ctranslate2-int8-shortlist"  # converted on first use
+        assert health["backend"] == "ctranslate2-int8"  # converted on first use
         client.post("/v1/articles", json=as_json(seed_article))
         body = client.post("/v1/ask", json={"question": QUESTION, "max_words": 20}).json()
         assert body["summary"]["method"] == "abstractive"
