@@ -32,7 +32,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
-from bench.seq2seq_speed import DATA, MODEL_NAME, _rows  # noqa: E402
+from bench.seq2seq_speed import DATA, MODEL_NAME, STOPPING_NAME, _rows  # noqa: E402
 from models.summarization.generation import DecodeOptions, Generator  # noqa: E402
 
 
@@ -177,6 +177,12 @@ def main() -> int:
     parser.add_argument("--work", type=Path, default=Path("/tmp/vnqa-seq2seq-bench"))
     parser.add_argument("--decode", action="store_true", help="Time the converted model alone.")
     parser.add_argument("--threads", type=int, default=2, help="intra_threads with --decode.")
+    parser.add_argument(
+        "--model",
+        default=MODEL_NAME,
+        help=f"Checkpoint in <work>/models (e.g. {STOPPING_NAME}, built by "
+        "seq2seq_speed.py --lengths reference).",
+    )
     args = parser.parse_args()
     if not (args.work / "data" / "index").exists() or not DATA.is_file():
         sys.exit(f"run bench/seq2seq_speed.py first (nothing built in {args.work})")
@@ -190,7 +196,7 @@ def main() -> int:
         data_dir=args.work / "data",
         models_dir=args.work / "models",
         summarizer="seq2seq",
-        summarizer_model=MODEL_NAME,
+        summarizer_model=args.model,
         summarizer_backend=args.backend,
         summarizer_beams=args.beams,
         summary_cache_entries=0,
@@ -225,7 +231,8 @@ def main() -> int:
             result = profile("summarize", lambda a=row["id"]: summarize(a), recorder)
             if i >= args.warmup:
                 results.append(result)
-        print(f"{model.variant}, {args.beams} beams, {model.max_input_tokens}-token window")  # type: ignore[attr-defined]
+        window = model.max_input_tokens  # type: ignore[attr-defined]
+        print(f"{args.model}: {model.variant}, {args.beams} beams, {window}-token window")
         for r in results:
             print(json.dumps(r), flush=True)
         for kind in ("ask", "summarize"):

@@ -13,7 +13,8 @@ real one. ``--articles`` dev articles are ingested once.
 
 Then, for each configuration (``torch``: today's path, transformers fp32 with
 split-then-combine for long articles; ``ctranslate2``: int8 with the lead and central
-sentences), ``vnqa models prepare`` runs (it converts the checkpoint for CTranslate2),
+sentences and the decoding shortlist; ``ctranslate2-full``: the same without the
+shortlist), ``vnqa models prepare`` runs (it converts the checkpoint for CTranslate2),
 ``vnqa serve`` starts with the summary cache off and the same beam width, and over
 HTTP it measures: ``/v1/ask`` (titles as questions) p50/p95, the time to the first
 streamed content token of ``/v1/chat/completions``, ``/v1/summarize`` of stored dev
@@ -22,8 +23,23 @@ is not counted. Finally both backends generate greedily from the same inputs in 
 process and the token agreement of int8 against fp32 is printed.
 
 A random model always generates up to its token budget (a real one stops sooner); the
-encoder work is the same. Timings are wall clock on a machine other work shares:
-compare figures within one run.
+encoder work is the same. ``--lengths budget,reference`` times each configuration twice
+in the same run: with that checkpoint (``budget``: every generation decodes its whole
+budget, a worst case) and with a copy that stops like a trained model (``reference``,
+installed as ``vit5-base-shape-stopping-vietnews-summarization``). The copy differs in one
+row: the end token's row of the tied embedding / output projection is multiplied by a
+scale ``s``, which widens the spread of that token's logit so that it wins a step now and
+then. ``s`` is calibrated once, in this process, by bisection on a log scale (each trial
+converted to CTranslate2 int8 and decoded at the bench's ``--beams`` with an 80-word
+summary's budget, ``--calibration-inputs`` dev articles after the ingested ones, fitted to
+the window; see :func:`build_stopping_checkpoint`) until the median number of tokens
+generated (end token excluded) matches the median length of the 2,000 dev references in
+tokens (the bench's tokenizer, no special tokens); the scale and the lengths reached are
+kept in ``vnqa_bench_stopping.json`` beside the weights. Every
+timed response's text is tokenized again, and the distribution of lengths produced is
+printed per configuration (summaries are trimmed to 80 words after generation, so a
+whole-budget summary shows as its trimmed length). Timings are wall clock on a machine
+other work shares: compare figures within one run.
 """
 
 from __future__ import annotations
@@ -49,6 +65,8 @@ from bench.load import as_article, percentile, start_server  # noqa: E402
 
 DATA = REPO_ROOT.parent / "shared" / "data" / "vietnews-dev2k.jsonl"
 MODEL_NAME = "vit5-base-shape-vietnews-summarization"  # the ViT5 prompt convention applies
+STOPPING_NAME = "vit5-base-shape-stopping-vietnews-summarization"
+STOPPING_FILE = "vnqa_bench_stopping.json"
 SHAPE = {
     "vocab_size": 36096,
     "d_model": 768,
@@ -57,6 +75,12 @@ SHAPE = {
     "num_layers": 12,
     "num_decoder_layers": 12,
     "num_heads": 12,
+}
+#: --configs: backend, long-input handling, decoding shortlist (CTranslate2 only).
+CONFIGS = {
+    "torch": ("torch", "split", False),
+    "ctranslate2": ("ctranslate2", "select", True),
+    "ctranslate2-full": ("ctranslate2", "select", False),  # every token may be emitted
 }
 LEARNED_PIECES = 8000
 SPM_PIECES = 36000  # + 96 sentinels = 36,096
@@ -123,6 +147,158 @@ def build_checkpoint(folder: Path) -> None:
     print(f"built {folder} in {time.perf_counter() - started:.0f}s", flush=True)
 
 
+def reference_median_tokens(folder: Path) -> float:
+    """The median length in tokens of the dev references (no special tokens)."""
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    lengths = [
+        len(ids)
+        for ids in tokenizer([r["summary"] for r in _rows()], add_special_tokens=False)["input_ids"]
+    ]
+    return statistics.median(lengths)
+
+
+def build_stopping_checkpoint(
+    base: Path,
+    folder: Path,
+    *,
+    beams: int,
+    inputs: int,
+    steps: int = 4,
+    scale: float | None = None,
+) -> dict:
+    """A copy of ``base`` whose end-token row is scaled to stop at the references' median.
+
+    The scale ``s`` is signed: random decoder states share a direction, so the end token's
+    logit has the same sign at almost every step and only one sign of ``s`` makes it win.
+    Each trial scales the row of the loaded checkpoint in memory, converts it to
+    CTranslate2 int8 (as ``vnqa models prepare`` does) and decodes ``inputs`` dev articles
+    (rows 40 onwards: not among the timed ones; the ViT5 prompt, cut to the window) with
+    ``beams`` beams, an 80-word summary's budget and the service's other options; the
+    median generated length (end token excluded) is compared with the references'
+    median. ``s`` = ±4 first picks the sign that stops sooner, then ``steps`` bisections on
+    log2 |s| between -1 and 3. (Each trial saves the scaled checkpoint and converts that:
+    the converter reads the weights from the files, not from a loaded model.) Made once:
+    a folder with its build file is reused. ``scale`` skips the search: that scale, one
+    trial (``--stopping-scale``).
+    """
+    build = folder / STOPPING_FILE
+    if build.is_file() and (folder / "model.safetensors").is_file():
+        return json.loads(build.read_text(encoding="utf-8"))
+    import tempfile
+
+    import ctranslate2
+    import torch
+    from ctranslate2.converters import TransformersConverter
+    from transformers import AutoTokenizer, T5ForConditionalGeneration
+
+    from models.summarization.seq2seq import max_new_tokens_for
+
+    started = time.perf_counter()
+    target = reference_median_tokens(base)
+    tokenizer = AutoTokenizer.from_pretrained(base)
+    network = T5ForConditionalGeneration.from_pretrained(base)
+    eos = tokenizer.eos_token_id
+    weight = network.get_input_embeddings().weight
+    original = weight[eos].detach().clone()
+    budget = max_new_tokens_for(80)
+    rows = _rows(40 + inputs)[40:]
+    sources = [
+        tokenizer.convert_ids_to_tokens(ids)
+        for ids in tokenizer(
+            [f"vietnews: {r['title']}\n{r['body']} </s>" for r in rows],
+            truncation=True,
+            max_length=1024,
+        )["input_ids"]
+    ]
+
+    def lengths_at(scale: float) -> list[int]:
+        with torch.no_grad():
+            weight[eos] = original * scale
+        with tempfile.TemporaryDirectory(dir=folder.parent) as scratch:
+            network.save_pretrained(Path(scratch) / "checkpoint")  # the converter reads files
+            tokenizer.save_pretrained(Path(scratch) / "checkpoint")
+            out = Path(scratch) / "model"
+            TransformersConverter(str(Path(scratch) / "checkpoint")).convert(
+                str(out), quantization="int8"
+            )
+            translator = ctranslate2.Translator(str(out), compute_type="int8")
+            results = translator.translate_batch(
+                sources,
+                beam_size=beams,
+                max_decoding_length=budget,
+                min_decoding_length=4,
+                no_repeat_ngram_size=3,
+                max_input_length=0,
+            )
+            del translator
+        return [len(r.hypotheses[0]) for r in results]
+
+    trials = []
+
+    def trial(scale: float) -> float:
+        lengths = lengths_at(scale)
+        median = statistics.median(lengths)
+        trials.append({"scale": round(scale, 4), "median": median, "lengths": lengths})
+        print(f"calibration: scale {scale:.3f} -> median {median} {lengths}", flush=True)
+        return median
+
+    if scale is not None:
+        trial(scale)
+        steps = 0
+    else:
+        sign = 1.0 if trial(4.0) <= trial(-4.0) else -1.0
+        low, high = -1.0, 2.0  # log2 |s|: 4 was just tried
+    for _ in range(steps):
+        mid = (low + high) / 2
+        if trial(sign * 2**mid) > target:  # a larger |s| stops sooner
+            low = mid
+        else:
+            high = mid
+    best = min(trials, key=lambda t: (abs(t["median"] - target), abs(t["scale"])))
+    with torch.no_grad():
+        weight[eos] = original * best["scale"]
+    work = folder.with_name(folder.name + ".building")
+    shutil.rmtree(work, ignore_errors=True)
+    network.save_pretrained(work)
+    tokenizer.save_pretrained(work)
+    record = {
+        "base": base.name,
+        "eos_row_scale": best["scale"],
+        "target_median_tokens": target,
+        "calibrated_median_tokens": best["median"],
+        "calibration_lengths": best["lengths"],
+        "beams": beams,
+        "budget": budget,
+        "trials": trials,
+    }
+    (work / STOPPING_FILE).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    shutil.rmtree(folder, ignore_errors=True)
+    work.rename(folder)
+    print(f"built {folder} in {time.perf_counter() - started:.0f}s", flush=True)
+    return record
+
+
+def token_lengths(folder: Path, texts: list[str]) -> list[int]:
+    """Tokens of each text for the bench's tokenizer (no special tokens)."""
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    return [len(ids) for ids in tokenizer(texts, add_special_tokens=False)["input_ids"]]
+
+
+def describe_lengths(lengths: list[int]) -> str:
+    """min / p10 / median / p90 / max of a list of lengths."""
+    if not lengths:
+        return "none"
+    ordered = sorted(lengths)
+    p10, p90 = ordered[int(0.1 * (len(ordered) - 1))], ordered[int(0.9 * (len(ordered) - 1))]
+    median = statistics.median(ordered)
+    low, high, n = ordered[0], ordered[-1], len(ordered)
+    return f"min {low} / p10 {p10} / median {median} / p90 {p90} / max {high} (n {n})"
+
+
 def link_embedder(models_dir: Path) -> None:
     """The embedder folders of ``.models`` linked in, so nothing is rebuilt there."""
     models_dir.mkdir(parents=True, exist_ok=True)
@@ -180,17 +356,24 @@ def timed(call) -> float:
     return time.perf_counter() - started
 
 
-def measure(config: str, work: Path, rows: list[dict], n: int, beams: int, warmup: int) -> dict:
-    backend, long_input = {"torch": ("torch", "split"), "ctranslate2": ("ctranslate2", "select")}[
-        config
-    ]
+def measure(
+    config: str,
+    work: Path,
+    rows: list[dict],
+    n: int,
+    beams: int,
+    warmup: int,
+    model_name: str = MODEL_NAME,
+) -> dict:
+    backend, long_input, shortlist = CONFIGS[config]
     os.environ.update(
         {
             "VNQA_SUMMARIZER": "seq2seq",
-            "VNQA_SUMMARIZER_MODEL": MODEL_NAME,
+            "VNQA_SUMMARIZER_MODEL": model_name,
             "VNQA_SUMMARIZER_BACKEND": backend,
             "VNQA_SUMMARIZER_LONG_INPUT": long_input,
             "VNQA_SUMMARIZER_BEAMS": str(beams),
+            "VNQA_SUMMARIZER_SHORTLIST": str(shortlist).lower(),
             "VNQA_SUMMARY_CACHE_ENTRIES": "0",
             # The on-arrival worker would hold the model between the timed requests.
             "VNQA_AUTO_SUMMARIES": "false",
@@ -208,34 +391,40 @@ def measure(config: str, work: Path, rows: list[dict], n: int, beams: int, warmu
         )
     )
     process, url = start_server(work / "data", work / f"server-{config}.log")
-    result: dict = {"config": f"{backend} ({long_input})", "prepare_s": prepare}
+    lengths = "reference" if model_name == STOPPING_NAME else "budget"
+    result: dict = {
+        "config": f"{config} ({long_input}, {lengths})",
+        "prepare_s": prepare,
+    }
+    texts: dict[str, list[str]] = {"ask": [], "summarize": []}
+
+    def post(kind: str, path: str, body: dict) -> None:
+        response = client.post(path, json=body)
+        response.raise_for_status()
+        texts[kind].append(response.json()["summary"]["text"])
+
     try:
         with httpx.Client(base_url=url, timeout=3600) as client:
             health = client.get("/healthz").json()["models"]["summarizer"]
             result["backend"] = health.get("backend")
             questions = [row["title"] for row in rows[: n + warmup]]
-            ask = [
-                timed(lambda q=q: client.post("/v1/ask", json={"question": q}).raise_for_status())
-                for q in questions
-            ]
+            ask = [timed(lambda q=q: post("ask", "/v1/ask", {"question": q})) for q in questions]
             first = [first_token_s(client, q) for q in questions]
             ids = [row["id"] for row in rows[-(n + warmup) :]]
             summarize = [
-                timed(
-                    lambda i=i: client.post(
-                        "/v1/summarize", json={"article_id": i}
-                    ).raise_for_status()
-                )
+                timed(lambda i=i: post("summarize", "/v1/summarize", {"article_id": i}))
                 for i in ids
             ]
         for name, values in (
             ("ask", ask[warmup:]),
             ("first_token", first[warmup:]),
             ("summarize", summarize[warmup:]),
-        ):
+        ):  # (lengths are recorded for every request, warm-ups included)
             result[f"{name}_p50"] = statistics.median(values)
             result[f"{name}_p95"] = percentile(values, 0.95)
         result["rss_gb"] = vm_hwm_bytes(process.pid) / 1024**3
+        for kind, produced in texts.items():
+            result[f"{kind}_tokens"] = token_lengths(work / "models" / model_name, produced)
     finally:
         process.terminate()
         process.wait(timeout=60)
@@ -360,17 +549,23 @@ def print_results(results: list[dict], args: argparse.Namespace) -> None:
                 ]
             )
         )
-    by_config = {r["config"].split()[0]: r for r in results}
-    if {"torch", "ctranslate2"} <= set(by_config):
-        base, new = by_config["torch"], by_config["ctranslate2"]
-        print(
-            "speed-up (p50): ask {:.1f}x, first token {:.1f}x, summarize {:.1f}x".format(
-                base["ask_p50"] / new["ask_p50"],
-                base["first_token_p50"] / new["first_token_p50"],
-                base["summarize_p50"] / new["summarize_p50"],
-            ),
-            flush=True,
-        )
+    for r in results:
+        for kind in ("ask", "summarize"):
+            print(f"{r['config']}: {kind} output tokens {describe_lengths(r[f'{kind}_tokens'])}")
+    for lengths in ("budget", "reference"):
+        by_config = {r["config"].split()[0]: r for r in results if lengths in r["config"]}
+        if {"torch", "ctranslate2"} <= set(by_config):
+            base, new = by_config["torch"], by_config["ctranslate2"]
+            print(
+                "speed-up at {} lengths (p50): ask {:.1f}x, first token {:.1f}x, "
+                "summarize {:.1f}x".format(
+                    lengths,
+                    base["ask_p50"] / new["ask_p50"],
+                    base["first_token_p50"] / new["first_token_p50"],
+                    base["summarize_p50"] / new["summarize_p50"],
+                ),
+                flush=True,
+            )
 
 
 def main() -> int:
@@ -390,6 +585,22 @@ def main() -> int:
     )
     parser.add_argument(
         "--direct", action="store_true", help="Also time generation in process (512 -> 64 tokens)."
+    )
+    parser.add_argument(
+        "--lengths",
+        default="budget",
+        help="Output lengths to time, comma-separated: 'budget' (the random checkpoint "
+        "decodes its whole budget), 'reference' (a copy calibrated to stop at the dev "
+        "references' median length).",
+    )
+    parser.add_argument(
+        "--calibration-inputs", type=int, default=8, help="Dev articles the scale is fitted on."
+    )
+    parser.add_argument(
+        "--stopping-scale",
+        type=float,
+        default=None,
+        help="Build the stopping copy with this end-token row scale instead of searching.",
     )
     parser.add_argument("--work", type=Path, default=Path("/tmp/vnqa-seq2seq-bench"))
     args = parser.parse_args()
@@ -423,10 +634,32 @@ def main() -> int:
             "what the model reads: " + ", ".join(f"{k} {v:.1%}" for k, v in cover.items()),
             flush=True,
         )
+    names = {"budget": MODEL_NAME, "reference": STOPPING_NAME}
+    lengths = [x for x in args.lengths.split(",") if x]
+    if unknown := set(lengths) - set(names):
+        sys.exit(f"unknown --lengths {sorted(unknown)}; expected budget and/or reference")
+    if "reference" in lengths:
+        record = build_stopping_checkpoint(
+            work / "models" / MODEL_NAME,
+            work / "models" / STOPPING_NAME,
+            beams=args.beams,
+            inputs=args.calibration_inputs,
+            scale=args.stopping_scale,
+        )
+        print(
+            "stopping checkpoint: end-token row x{eos_row_scale}, median {calibrated_median_tokens}"
+            " tokens on the calibration inputs (references' median {target_median_tokens})".format(
+                **record
+            ),
+            flush=True,
+        )
     results = []
     for config in configs:
-        results.append(measure(config, work, rows, args.requests, args.beams, args.warmup))
-        print(json.dumps(results[-1]), flush=True)
+        for length in lengths:
+            results.append(
+                measure(config, work, rows, args.requests, args.beams, args.warmup, names[length])
+            )
+            print(json.dumps(results[-1]), flush=True)
     if results:
         print_results(results, args)
     if args.agreement:

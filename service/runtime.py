@@ -174,6 +174,7 @@ def build_summarizer_from(
         backend=settings.summarizer_backend,
         models_dir=settings.models_dir,
         long_input=settings.summarizer_long_input,
+        shortlist=settings.summarizer_shortlist,
         embed_fn=embedder.embed_passages if embedder is not None else None,
         embed_query_fn=embedder.embed_queries if embedder is not None else None,
     )

@@ -4,6 +4,8 @@
 beside a scratch folder and renames it into place, so an interrupted conversion leaves
 nothing half-made; a complete folder for the same fingerprint is reused, and a changed
 checkpoint (another fingerprint) converts again. The tokenizer stays the checkpoint's own.
+Each conversion also gets a decoding shortlist (``vmap.txt``,
+:mod:`models.summarization.shortlist`), which the generator uses unless told not to.
 """
 
 from __future__ import annotations
@@ -20,11 +22,12 @@ from typing import Any
 
 from models.errors import ModelNotAvailableError
 from models.summarization.generation import DecodeOptions
+from models.summarization.shortlist import VMAP_FILE, write_vmap
 
 logger = logging.getLogger(__name__)
 
 _BUILD_FILE = "vnqa_build.json"
-_BUILD_VERSION = 1
+_BUILD_VERSION = 2  # 2: with the decoding shortlist (vmap.txt)
 QUANTIZATIONS = ("int8", "int8_float32", "float32")
 
 
@@ -92,6 +95,7 @@ def convert_checkpoint(
             raise ModelNotAvailableError(
                 f"cannot convert {checkpoint} to CTranslate2: {exc}"
             ) from exc
+        always_on = _write_shortlist(out, checkpoint)
         (out / _BUILD_FILE).write_text(
             json.dumps(
                 {
@@ -99,6 +103,7 @@ def convert_checkpoint(
                     "fingerprint": fingerprint,
                     "quantization": quantization,
                     "source": str(checkpoint),
+                    "shortlist_always_on": always_on,
                 },
                 indent=2,
             )
@@ -118,6 +123,19 @@ def convert_checkpoint(
         time.perf_counter() - started,
     )
     return dest
+
+
+def _write_shortlist(folder: Path, checkpoint: Path) -> int:
+    """``vmap.txt`` over the converted vocabulary; returns the always-on count."""
+    from transformers import AutoTokenizer
+
+    names = ("shared_vocabulary.json", "target_vocabulary.json")
+    path = next((folder / n for n in names if (folder / n).is_file()), None)
+    if path is None:
+        raise ModelNotAvailableError(f"no target vocabulary in the conversion of {checkpoint}")
+    vocabulary = json.loads(path.read_text(encoding="utf-8"))
+    tokenizer = AutoTokenizer.from_pretrained(str(checkpoint), local_files_only=True)
+    return write_vmap(folder, vocabulary, checkpoint, tokenizer)
 
 
 def _cpu_threads() -> int:
@@ -141,8 +159,14 @@ class CTranslate2Generator:
         forced_bos_token_id: int | None = None,
         device: str = "cpu",
         threads: int | None = None,
+        shortlist: bool = False,
     ) -> None:
-        """Load the converted model; ``tokenizer`` maps ids to the tokens it reads."""
+        """Load the converted model; ``tokenizer`` maps ids to the tokens it reads.
+
+        With ``shortlist`` (and a ``vmap.txt`` in ``folder``), each beam-searched
+        generation's output layer is restricted to its input's tokens plus the always-on
+        list; streams decode over the whole vocabulary.
+        """
         import ctranslate2
 
         compute_type = "float32" if quantization == "float32" else "int8"
@@ -158,7 +182,8 @@ class CTranslate2Generator:
             raise ModelNotAvailableError(f"cannot load CTranslate2 model {folder}: {exc}") from exc
         self.tokenizer = tokenizer
         self.folder = Path(folder)
-        self.variant = f"ctranslate2-{quantization}"
+        self.use_vmap = shortlist and (self.folder / VMAP_FILE).is_file()
+        self.variant = f"ctranslate2-{quantization}" + ("-shortlist" if self.use_vmap else "")
         # mBART-style checkpoints start their output with a forced language token.
         self._prefix = (
             [tokenizer.convert_ids_to_tokens(forced_bos_token_id)]
@@ -177,6 +202,7 @@ class CTranslate2Generator:
             min_decoding_length=min(options.min_new_tokens, options.max_new_tokens),
             no_repeat_ngram_size=options.no_repeat_ngram_size,
             max_input_length=0,  # inputs arrive already fitted to the model's window
+            use_vmap=self.use_vmap,
         )
         return [self.tokenizer.convert_tokens_to_ids(r.hypotheses[0]) for r in results]
 
@@ -189,6 +215,8 @@ class CTranslate2Generator:
             min_decoding_length=min(options.min_new_tokens, options.max_new_tokens),
             no_repeat_ngram_size=options.no_repeat_ngram_size,
             max_input_length=0,
+            # Not use_vmap: CTranslate2 4.8's generate_tokens then reports each step's
+            # index in the shortlist instead of the token (docs/benchmarks.md, issue 14).
         )
         try:
             for step in steps:

@@ -67,6 +67,7 @@ def build_summarizer(
     backend: BackendChoice = "auto",
     models_dir: Path | None = None,
     long_input: LongInput = "select",
+    shortlist: bool = False,
 ) -> SummarizerChoice:
     """Build the summarizer ``kind`` asks for.
 
@@ -75,6 +76,7 @@ def build_summarizer(
     seq2seq and falls back to extractive, logging the reason once at WARNING and
     keeping it in ``fallback_reason``. ``embed_fn`` / ``embed_query_fn`` (an
     embedder's passage and query functions) sharpen extractive question relevance.
+    ``shortlist`` lets CTranslate2 decode over a vocabulary shortlist.
     """
     if kind == "extractive":
         return SummarizerChoice(_extractive(embed_fn, embed_query_fn), requested=kind)
@@ -90,6 +92,7 @@ def build_summarizer(
             backend=backend,
             models_dir=models_dir,
             long_input=long_input,
+            shortlist=shortlist,
         )
         return SummarizerChoice(model, requested=kind)
     except Exception as exc:
@@ -114,6 +117,7 @@ def load_seq2seq(
     models_dir: Path | None = None,
     long_input: LongInput = "select",
     quantization: str = "int8",
+    shortlist: bool = False,
 ) -> Seq2SeqSummarizer:
     """Load a seq2seq summarizer on the backend ``backend`` chooses.
 
@@ -121,7 +125,8 @@ def load_seq2seq(
     once (see :func:`prepare_ctranslate2`) and raises ``ModelNotAvailableError`` when it
     cannot; ``torch`` loads it with transformers; ``auto`` is CTranslate2 when the
     checkpoint converts and ``models_dir`` is given, torch otherwise (the reason logged
-    once at WARNING).
+    once at WARNING). ``shortlist``: CTranslate2 restricts each generation's output layer
+    to its input's tokens plus the always-on list (see :mod:`models.summarization.shortlist`).
     """
     if backend not in ("auto", "ctranslate2", "torch"):
         raise ValueError(f"unknown summarizer backend {backend!r}")
@@ -146,7 +151,7 @@ def load_seq2seq(
             converted = prepare_ctranslate2(folder, models_dir, quantization, fingerprint)
             return Seq2SeqSummarizer(
                 str(folder),
-                generator=_ctranslate2_factory(converted, quantization, device),
+                generator=_ctranslate2_factory(converted, quantization, device, shortlist),
                 **options,
             )
         except ModelNotAvailableError as exc:
@@ -172,7 +177,7 @@ def prepare_ctranslate2(
 
 
 def _ctranslate2_factory(
-    converted: Path, quantization: str, device: str
+    converted: Path, quantization: str, device: str, shortlist: bool = False
 ) -> Callable[[Any, Any], CTranslate2Generator]:
     def make(tokenizer: Any, config: Any) -> CTranslate2Generator:
         return CTranslate2Generator(
@@ -181,6 +186,7 @@ def _ctranslate2_factory(
             quantization=quantization,
             forced_bos_token_id=getattr(config, "forced_bos_token_id", None),
             device=device,
+            shortlist=shortlist,
         )
 
     return make

@@ -65,6 +65,13 @@ class Settings(BaseSettings):
         description="An input over the seq2seq window: select (the lead plus the most central "
         "sentences that fit, one generation) or split (summarize every part, then combine).",
     )
+    summarizer_shortlist: bool = Field(
+        False,
+        description="CTranslate2 decodes over a vocabulary shortlist: the input's own tokens "
+        "plus the tokenizer's most common pieces (vmap.txt, written at conversion). Off by "
+        "default: a token outside the list can never be written; turn it on once "
+        "bench/seq2seq_shortlist.py --coverage has measured the model's tokenizer.",
+    )
     summary_cache_entries: int = Field(
         2000,
         ge=0,

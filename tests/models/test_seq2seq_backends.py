@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import shutil
 import tarfile
 import zipfile
@@ -19,7 +20,9 @@ from models.summarization.checkpoint import (
 )
 from models.summarization.ctranslate2_backend import convert_checkpoint
 from models.summarization.factory import build_summarizer, load_seq2seq
+from models.summarization.generation import DecodeOptions
 from models.summarization.seq2seq import Seq2SeqSummarizer
+from models.summarization.shortlist import VMAP_FILE, shortlist, vmap_text
 
 SEED = Path(__file__).resolve().parents[2] / "seeds" / "nghean-cong-an-2025-11-27.txt"
 PASSAGES = [p for p in SEED.read_text(encoding="utf-8").split("\n\n") if len(p) > 80][:6]
@@ -43,7 +46,9 @@ def test_both_backends_write_the_same_greedy_output(tiny_seq2seq_dir: Path, mode
     ct2_model = Seq2SeqSummarizer(
         str(tiny_seq2seq_dir),
         num_beams=1,
-        generator=lambda tok, cfg: CTranslate2Generator(folder, tok, quantization="float32"),
+        generator=lambda tok, cfg: CTranslate2Generator(
+            folder, tok, quantization="float32", shortlist=False
+        ),
     )
     assert (torch_model.variant, ct2_model.variant) == ("torch-fp32", "ctranslate2-float32")
     assert torch_model.fingerprint != ct2_model.fingerprint
@@ -55,6 +60,77 @@ def test_both_backends_write_the_same_greedy_output(tiny_seq2seq_dir: Path, mode
         streamed = list(ct2_model.stream_passages([passage], max_words=30))
         assert len(streamed) > 1
         assert "".join(streamed) == "".join(torch_model.stream_passages([passage], max_words=30))
+
+
+def _vmap(folder: Path) -> tuple[set[str], dict[str, str]]:
+    """The always-on tokens and the token-to-tokens rules of ``folder/vmap.txt``."""
+    lines = (folder / VMAP_FILE).read_text(encoding="utf-8").splitlines()
+    assert lines[0].startswith("\t")
+    rules = dict(line.split("\t") for line in lines[1:])
+    return set(lines[0][1:].split()), rules
+
+
+def _with_always_on(folder: Path, dest: Path, always: list[str]) -> Path:
+    """A copy of a conversion whose shortlist's always-on list is ``always``."""
+    shutil.copytree(folder, dest)
+    vocabulary = json.loads((folder / "shared_vocabulary.json").read_text(encoding="utf-8"))
+    (dest / VMAP_FILE).write_text(vmap_text(vocabulary, always), encoding="utf-8")
+    return dest
+
+
+def test_the_shortlist_holds_every_source_token_and_keeps_greedy_output_within_it(
+    tiny_seq2seq_dir: Path, models_dir: Path, tmp_path: Path
+):
+    from transformers import AutoTokenizer
+
+    from models.summarization.ctranslate2_backend import CTranslate2Generator
+
+    folder = convert_checkpoint(
+        tiny_seq2seq_dir,
+        models_dir,
+        fingerprint=checkpoint_fingerprint(tiny_seq2seq_dir),
+        quantization="float32",
+    )
+    tokenizer = AutoTokenizer.from_pretrained(tiny_seq2seq_dir)
+    always, rules = _vmap(folder)
+    build = json.loads((folder / "vnqa_build.json").read_text(encoding="utf-8"))
+    assert build["shortlist_always_on"] == len(always)
+    assert {"</s>", "<pad>", "<unk>"} <= always
+    assert 0 < len(always) < len(tokenizer)  # a shortlist, not the whole vocabulary
+    inputs = [tokenizer(p, truncation=True, max_length=128)["input_ids"] for p in PASSAGES]
+    for ids in inputs:  # every source token maps to itself
+        assert all(rules[t] == t for t in tokenizer.convert_ids_to_tokens(ids))
+
+    options = DecodeOptions(max_new_tokens=16, num_beams=1)
+    full = CTranslate2Generator(folder, tokenizer, quantization="float32", shortlist=False)
+    expected = [full.generate([ids], options)[0] for ids in inputs]
+    special = ["</s>", "<pad>", "<unk>"]
+    # Every output token in the always-on list: shortlisted decoding writes the same.
+    written = sorted({t for out in expected for t in tokenizer.convert_ids_to_tokens(out)})
+    within = _with_always_on(folder, tmp_path / "within", special + written)
+    short = CTranslate2Generator(within, tokenizer, quantization="float32", shortlist=True)
+    assert (
+        short.variant == "ctranslate2-float32-shortlist" and full.variant == "ctranslate2-float32"
+    )
+    for ids, out in zip(inputs, expected, strict=True):
+        assert short.generate([ids], options)[0] == out
+    # Only the source's tokens allowed: an output token from outside them is never written.
+    bare = CTranslate2Generator(
+        _with_always_on(folder, tmp_path / "bare", special),
+        tokenizer,
+        quantization="float32",
+        shortlist=True,
+    )
+    changed = 0
+    for ids, out in zip(inputs, expected, strict=True):
+        got = bare.generate([ids], options)[0]
+        allowed = shortlist(tokenizer.convert_ids_to_tokens(ids), special)
+        assert set(tokenizer.convert_ids_to_tokens(got)) <= allowed
+        changed += got != out
+        # Streams decode over the whole vocabulary (under use_vmap, CTranslate2's
+        # generate_tokens reports shortlist indices, not tokens).
+        assert list(bare.stream(ids, options)) == list(full.stream(ids, options))
+    assert changed  # the restriction acts
 
 
 def test_auto_backend_is_ctranslate2_int8_converted_once(tiny_seq2seq_dir: Path, tmp_path: Path):
