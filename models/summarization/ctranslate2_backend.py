@@ -5,7 +5,7 @@ beside a scratch folder and renames it into place, so an interrupted conversion 
 nothing half-made; a complete folder for the same fingerprint is reused, and a changed
 checkpoint (another fingerprint) converts again. The tokenizer stays the checkpoint's own.
 Each conversion also gets a decoding shortlist (``vmap.txt``,
-:mod:`models.summarization.shortlist`), which the generator uses unless told not to.
+:mod:`models.summarization.shortlist`), which the generator uses when told to.
 """
 
 from __future__ import annotations
@@ -95,7 +95,11 @@ def convert_checkpoint(
             raise ModelNotAvailableError(
                 f"cannot convert {checkpoint} to CTranslate2: {exc}"
             ) from exc
-        always_on = _write_shortlist(out, checkpoint)
+        try:
+            always_on = _write_shortlist(out, checkpoint)
+        except (ModelNotAvailableError, OSError, ValueError) as exc:  # opt-in: never fatal
+            logger.warning("no decoding shortlist for %s: %s", checkpoint, exc)
+            always_on = 0
         (out / _BUILD_FILE).write_text(
             json.dumps(
                 {
