@@ -1,7 +1,7 @@
 """A decoding vocabulary shortlist (CTranslate2 ``use_vmap``): coverage, then speed.
 
     .venv/bin/python bench/seq2seq_shortlist.py --coverage            # no timing: nice it
-    flock -x /work/bench.lock .venv/bin/python bench/seq2seq_shortlist.py --speed [--k 7000]
+    .venv/bin/python bench/seq2seq_shortlist.py --speed [--k 7000]  # timing: a quiet machine
 
 Over what ``bench/seq2seq_speed.py`` built in ``--work`` (the ViT5-base-shaped checkpoint,
 its tokenizer trained on the dev articles, its CTranslate2 int8 copy).
