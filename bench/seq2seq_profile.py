@@ -32,7 +32,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
-from bench.seq2seq_speed import DATA, MODEL_NAME, STOPPING_NAME, _rows  # noqa: E402
+from bench.seq2seq_speed import DATA, MODEL_NAME, STOPPING_NAME, _rows, timed_decode  # noqa: E402
 from models.summarization.generation import DecodeOptions, Generator  # noqa: E402
 
 
@@ -145,17 +145,7 @@ def decode_table(work: Path, threads: int) -> None:
     )
 
     def run(n_in: int, steps: int, beams: int) -> float:
-        source = tokenizer.convert_ids_to_tokens([*ids[: n_in - 1], tokenizer.eos_token_id])
-        started = time.perf_counter()
-        translator.translate_batch(
-            [source],
-            beam_size=beams,
-            max_decoding_length=steps,
-            min_decoding_length=min(4, steps),
-            no_repeat_ngram_size=3,
-            max_input_length=0,
-        )
-        return time.perf_counter() - started
+        return timed_decode(translator, tokenizer, ids, n_in, steps, beams)[0]
 
     run(64, 2, 1)
     times: dict[tuple[int, int, int], list[float]] = {case: [] for case in DECODE_CASES}

@@ -30,13 +30,12 @@ import argparse
 import shutil
 import statistics
 import sys
-import time
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
-from bench.seq2seq_speed import MODEL_NAME, _rows  # noqa: E402
+from bench.seq2seq_speed import MODEL_NAME, _rows, timed_decode  # noqa: E402
 from models.summarization.shortlist import (  # noqa: E402
     VMAP_FILE,
     always_on,
@@ -141,18 +140,7 @@ def speed(work: Path, k: int | None, rounds: int, threads: int) -> None:
     )
 
     def run(n_in: int, steps: int, beams: int, use_vmap: bool) -> tuple[float, int]:
-        source = tokenizer.convert_ids_to_tokens([*ids[: n_in - 1], tokenizer.eos_token_id])
-        started = time.perf_counter()
-        result = translator.translate_batch(
-            [source],
-            beam_size=beams,
-            max_decoding_length=steps,
-            min_decoding_length=min(4, steps),
-            no_repeat_ngram_size=3,
-            max_input_length=0,
-            use_vmap=use_vmap,
-        )
-        return time.perf_counter() - started, len(result[0].hypotheses[0])
+        return timed_decode(translator, tokenizer, ids, n_in, steps, beams, use_vmap=use_vmap)
 
     run(64, 2, 1, False)
     run(64, 2, 1, True)

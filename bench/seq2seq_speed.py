@@ -96,6 +96,25 @@ def _rows(limit: int | None = None) -> list[dict]:
     return rows
 
 
+def timed_decode(
+    translator, tokenizer, ids: list[int], n_in: int, steps: int, beams: int, **options
+) -> tuple[float, int]:
+    """Seconds and tokens of one CTranslate2 beam search over the first ``n_in`` of ``ids``
+    (the last one replaced by the end token), at most ``steps`` new tokens."""
+    source = tokenizer.convert_ids_to_tokens([*ids[: n_in - 1], tokenizer.eos_token_id])
+    started = time.perf_counter()
+    result = translator.translate_batch(
+        [source],
+        beam_size=beams,
+        max_decoding_length=steps,
+        min_decoding_length=min(4, steps),
+        no_repeat_ngram_size=3,
+        max_input_length=0,
+        **options,
+    )
+    return time.perf_counter() - started, len(result[0].hypotheses[0])
+
+
 def build_checkpoint(folder: Path) -> None:
     """A random-weight T5 of ViT5-base's shape and a tokenizer trained on the dev articles."""
     if (folder / "config.json").is_file() and (folder / "model.safetensors").is_file():
