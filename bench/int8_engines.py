@@ -19,7 +19,7 @@ static (calibrated on ``--calibration`` chunks, MinMax) quantization of the MatM
 uint8 activations and int8 weights per channel, in the QDQ format and in the QOperator
 format (``QLinearMatMul``); CTranslate2's encoder in int8 (``int8_float32``), when
 it is installed; and the encoder fused by ONNX Runtime's transformer optimizer
-(:func:`models.onnx_embedder.fuse_transformer`: ``Attention``,
+(:func:`fuse_transformer`: ``Attention``,
 ``EmbedLayerNormalization``, ``SkipLayerNormalization``, ``BiasGelu``) from an export
 with eager attention, in fp32 and then dynamically quantized (int8 per channel:
 ``QAttention``), next to the same eager export quantized without fusion (today's
@@ -203,9 +203,37 @@ def _op_counts(path: Path) -> dict[str, int]:
     return dict(sorted(collections.Counter(n.op_type for n in model.graph.node).items()))
 
 
+def fuse_transformer(src: Path, dest: Path, source: Path) -> dict[str, int]:
+    """Fuse ``src``'s encoder into ONNX Runtime's transformer ops; write ``dest``.
+
+    ONNX Runtime's offline transformer optimizer (model type ``bert``, heads and
+    width from ``source``'s ``config.json``) replaces each layer's attention by one
+    ``Attention`` op (Q, K and V in one weight), the embeddings' sum and layer norm
+    by ``EmbedLayerNormalization``, residual add + layer norm by
+    ``SkipLayerNormalization`` and bias + GELU by ``BiasGelu``. Quantizing the
+    result turns ``Attention`` into ``QAttention``, which the online optimizer cannot
+    do once the MatMuls are ``MatMulInteger``. Returns the count of each fused op
+    (0 where a pattern did not match).
+    """
+    from onnxruntime.transformers.fusion_options import FusionOptions
+    from onnxruntime.transformers.optimizer import optimize_model
+
+    config = json.loads((Path(source) / "config.json").read_text(encoding="utf-8"))
+    model = optimize_model(
+        str(src),
+        model_type="bert",
+        num_heads=int(config["num_attention_heads"]),
+        hidden_size=int(config["hidden_size"]),
+        optimization_options=FusionOptions("bert"),
+        opt_level=0,
+    )
+    model.save_model_to_file(str(dest))
+    return {k: int(v) for k, v in model.get_fused_operator_statistics().items() if v}
+
+
 def _build_fused(source: Path, work: Path) -> dict[str, Path]:
     """Eager export, fused fp32, fused int8 and unfused eager int8 graphs under ``work``."""
-    from models.onnx_embedder import _export_fp32, _quantize_int8, fuse_transformer
+    from models.onnx_embedder import _export_fp32, _quantize_int8
 
     eager = work / "eager-fp32.onnx"
     fused = work / "fused-fp32.onnx"

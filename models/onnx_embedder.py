@@ -152,34 +152,6 @@ def _export_fp32(source: Path, dest: Path, *, eager_attention: bool = False) -> 
         )
 
 
-def fuse_transformer(src: Path, dest: Path, source: Path) -> dict[str, int]:
-    """Fuse ``src``'s encoder into ONNX Runtime's transformer ops; write ``dest``.
-
-    ONNX Runtime's offline transformer optimizer (model type ``bert``, heads and
-    width from ``source``'s ``config.json``) replaces each layer's attention by one
-    ``Attention`` op (Q, K and V in one weight), the embeddings' sum and layer norm
-    by ``EmbedLayerNormalization``, residual add + layer norm by
-    ``SkipLayerNormalization`` and bias + GELU by ``BiasGelu``. Quantizing the
-    result turns ``Attention`` into ``QAttention``, which the online optimizer cannot
-    do once the MatMuls are ``MatMulInteger``. Returns the count of each fused op
-    (0 where a pattern did not match).
-    """
-    from onnxruntime.transformers.fusion_options import FusionOptions
-    from onnxruntime.transformers.optimizer import optimize_model
-
-    config = json.loads((Path(source) / "config.json").read_text(encoding="utf-8"))
-    model = optimize_model(
-        str(src),
-        model_type="bert",
-        num_heads=int(config["num_attention_heads"]),
-        hidden_size=int(config["hidden_size"]),
-        optimization_options=FusionOptions("bert"),
-        opt_level=0,
-    )
-    model.save_model_to_file(str(dest))
-    return {k: int(v) for k, v in model.get_fused_operator_statistics().items() if v}
-
-
 def _quantize_int8(src: Path, dest: Path) -> None:
     """Dynamic int8 quantization of every MatMul and Gather (the 250k-word embedding table)."""
     import onnx
@@ -421,7 +393,6 @@ __all__ = [
     "OnnxEmbedder",
     "backend_fingerprint",
     "build_onnx_model",
-    "fuse_transformer",
     "onnx_folder",
     "token_batches",
 ]
