@@ -557,10 +557,6 @@ def models_import(
     console.print(f"Select it with [bold]VNQA_SUMMARIZER_MODEL={info.name}[/]", highlight=False)
 
 
-if __name__ == "__main__":  # pragma: no cover
-    app()
-
-
 # -- summaries, fetching, feeds -------------------------------------------------------
 
 
@@ -702,3 +698,7 @@ def watch(
         finally:
             state.close()
             index.close()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

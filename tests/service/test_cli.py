@@ -269,3 +269,26 @@ def test_limits_are_the_apis(runner, cli_env, ingested):
     result = runner.invoke(app, ["ask", QUESTION, "--max-words", "1000"], env=env)
     assert result.exit_code == 2
     assert "VNQA_MAX_SUMMARY_WORDS" in result.output and "Traceback" not in result.output
+
+
+def test_python_dash_m_has_every_command():
+    """``python -m service.cli`` (what the benches, the durability tests and operators
+    without the ``vnqa`` script run) defines every command before it starts the app."""
+    import os
+    import subprocess
+    import sys
+
+    from typer.main import get_command
+
+    shown = subprocess.run(
+        [sys.executable, "-m", "service.cli", "--help"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "COLUMNS": "200"},
+    ).stdout
+    listed = set(re.findall(r"^│ (\w[\w-]*)\s", shown, flags=re.MULTILINE))
+    commands = set(get_command(app).commands)  # type: ignore[attr-defined]
+    assert {"ingest", "resummarize", "fetch", "watch"} <= commands
+    assert commands <= listed, sorted(commands - listed)
