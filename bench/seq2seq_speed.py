@@ -23,9 +23,13 @@ is not counted. Finally both backends generate greedily from the same inputs in 
 process and the token agreement of int8 against fp32 is printed.
 
 A random model always generates up to its token budget (a real one stops sooner); the
-encoder work is the same. ``--lengths budget,reference`` times each configuration twice
-in the same run: with that checkpoint (``budget``: every generation decodes its whole
-budget, a worst case) and with a copy that stops like a trained model (``reference``,
+encoder work is the same. ``--lengths budget,fixed,reference`` times each configuration
+once a length in the same run: with that checkpoint (``budget``: every generation decodes its whole
+budget, a worst case), with that checkpoint asked for each article's reference length
+(``fixed``: each ask and summary request carries ``max_words`` = the syllables of its
+article's reference summary, so every beam decodes that many tokens and all end together,
+as a trained model's tend to; the time is that of a generation of the reference's
+length), and with a copy that stops like a trained model (``reference``,
 installed as ``vit5-base-shape-stopping-vietnews-summarization``). The copy differs in one
 row: the end token's row of the tied embedding / output projection is multiplied by a
 scale ``s``, which widens the spread of that token's logit so that it wins a step now and
@@ -62,6 +66,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
 from bench.load import as_article, percentile, start_server  # noqa: E402
+from models.vietnamese import count_syllables  # noqa: E402
 
 DATA = REPO_ROOT.parent / "shared" / "data" / "vietnews-dev2k.jsonl"
 MODEL_NAME = "vit5-base-shape-vietnews-summarization"  # the ViT5 prompt convention applies
@@ -383,7 +388,10 @@ def measure(
     beams: int,
     warmup: int,
     model_name: str = MODEL_NAME,
+    fixed: bool = False,
 ) -> dict:
+    """Time one server configuration; with ``fixed``, every ask and summary asks for as
+    many words as its article's reference summary has (so every beam decodes that length)."""
     backend, long_input, shortlist = CONFIGS[config]
     os.environ.update(
         {
@@ -410,12 +418,15 @@ def measure(
         )
     )
     process, url = start_server(work / "data", work / f"server-{config}.log")
-    lengths = "reference" if model_name == STOPPING_NAME else "budget"
+    lengths = "reference" if model_name == STOPPING_NAME else "fixed" if fixed else "budget"
     result: dict = {
         "config": f"{config} ({long_input}, {lengths})",
         "prepare_s": prepare,
     }
     texts: dict[str, list[str]] = {"ask": [], "summarize": []}
+
+    def words(row: dict) -> dict:
+        return {"max_words": max(5, count_syllables(row["summary"]))} if fixed else {}
 
     def post(kind: str, path: str, body: dict) -> None:
         response = client.post(path, json=body)
@@ -426,13 +437,19 @@ def measure(
         with httpx.Client(base_url=url, timeout=3600) as client:
             health = client.get("/healthz").json()["models"]["summarizer"]
             result["backend"] = health.get("backend")
-            questions = [row["title"] for row in rows[: n + warmup]]
-            ask = [timed(lambda q=q: post("ask", "/v1/ask", {"question": q})) for q in questions]
-            first = [first_token_s(client, q) for q in questions]
-            ids = [row["id"] for row in rows[-(n + warmup) :]]
+            asked = rows[: n + warmup]
+            ask = [
+                timed(lambda r=r: post("ask", "/v1/ask", {"question": r["title"], **words(r)}))
+                for r in asked
+            ]
+            first = [first_token_s(client, r["title"]) for r in asked]
             summarize = [
-                timed(lambda i=i: post("summarize", "/v1/summarize", {"article_id": i}))
-                for i in ids
+                timed(
+                    lambda r=r: post(
+                        "summarize", "/v1/summarize", {"article_id": r["id"], **words(r)}
+                    )
+                )
+                for r in rows[-(n + warmup) :]
             ]
         for name, values in (
             ("ask", ask[warmup:]),
@@ -571,7 +588,7 @@ def print_results(results: list[dict], args: argparse.Namespace) -> None:
     for r in results:
         for kind in ("ask", "summarize"):
             print(f"{r['config']}: {kind} output tokens {describe_lengths(r[f'{kind}_tokens'])}")
-    for lengths in ("budget", "reference"):
+    for lengths in ("budget", "reference", "fixed"):
         by_config = {r["config"].split()[0]: r for r in results if lengths in r["config"]}
         if {"torch", "ctranslate2"} <= set(by_config):
             base, new = by_config["torch"], by_config["ctranslate2"]
@@ -610,7 +627,9 @@ def main() -> int:
         default="budget",
         help="Output lengths to time, comma-separated: 'budget' (the random checkpoint "
         "decodes its whole budget), 'reference' (a copy calibrated to stop at the dev "
-        "references' median length).",
+        "references' median length), 'fixed' (the random checkpoint, each request asking "
+        "for as many words as its article's reference summary: every beam decodes that "
+        "length, the issue's fixed-output-length method at the references' lengths).",
     )
     parser.add_argument(
         "--calibration-inputs", type=int, default=8, help="Dev articles the scale is fitted on."
@@ -653,10 +672,10 @@ def main() -> int:
             "what the model reads: " + ", ".join(f"{k} {v:.1%}" for k, v in cover.items()),
             flush=True,
         )
-    names = {"budget": MODEL_NAME, "reference": STOPPING_NAME}
+    names = {"budget": MODEL_NAME, "reference": STOPPING_NAME, "fixed": MODEL_NAME}
     lengths = [x for x in args.lengths.split(",") if x]
     if unknown := set(lengths) - set(names):
-        sys.exit(f"unknown --lengths {sorted(unknown)}; expected budget and/or reference")
+        sys.exit(f"unknown --lengths {sorted(unknown)}; expected budget, reference or fixed")
     if "reference" in lengths:
         record = build_stopping_checkpoint(
             work / "models" / MODEL_NAME,
@@ -676,7 +695,16 @@ def main() -> int:
     for config in configs:
         for length in lengths:
             results.append(
-                measure(config, work, rows, args.requests, args.beams, args.warmup, names[length])
+                measure(
+                    config,
+                    work,
+                    rows,
+                    args.requests,
+                    args.beams,
+                    args.warmup,
+                    names[length],
+                    fixed=length == "fixed",
+                )
             )
             print(json.dumps(results[-1]), flush=True)
     if results:
