@@ -24,26 +24,27 @@ process and the token agreement of int8 against fp32 is printed.
 
 A random model always generates up to its token budget (a real one stops sooner); the
 encoder work is the same. ``--lengths budget,fixed,reference`` times each configuration
-once a length in the same run: with that checkpoint (``budget``: every generation decodes its whole
-budget, a worst case), with that checkpoint asked for each article's reference length
-(``fixed``: each ask and summary request carries ``max_words`` = the syllables of its
-article's reference summary, so every beam decodes that many tokens and all end together,
-as a trained model's tend to; the time is that of a generation of the reference's
-length), and with a copy that stops like a trained model (``reference``,
-installed as ``vit5-base-shape-stopping-vietnews-summarization``). The copy differs in one
-row: the end token's row of the tied embedding / output projection is multiplied by a
-scale ``s``, which widens the spread of that token's logit so that it wins a step now and
-then. ``s`` is calibrated once, in this process, by bisection on a log scale (each trial
-converted to CTranslate2 int8 and decoded at the bench's ``--beams`` with an 80-word
-summary's budget, ``--calibration-inputs`` dev articles after the ingested ones, fitted to
-the window; see :func:`build_stopping_checkpoint`) until the median number of tokens
-generated (end token excluded) matches the median length of the 2,000 dev references in
-tokens (the bench's tokenizer, no special tokens); the scale and the lengths reached are
-kept in ``vnqa_bench_stopping.json`` beside the weights. Every
-timed response's text is tokenized again, and the distribution of lengths produced is
-printed per configuration (summaries are trimmed to 80 words after generation, so a
-whole-budget summary shows as its trimmed length). Timings are wall clock on a machine
-other work shares: compare figures within one run.
+once a length in the same run: with that checkpoint (``budget``: every generation decodes
+its whole budget, a worst case), with that checkpoint asked for each article's reference
+length (``fixed``: each ask and summary request carries ``max_words`` = the syllables of
+its article's reference summary, so the budget is that length in tokens, or the input's
+length where an answer's input is shorter; the random checkpoint decodes all of it and the
+beams end together, as a trained model's tend to), and with a copy that stops like a
+trained model (``reference``, installed as
+``vit5-base-shape-stopping-vietnews-summarization``). The copy differs in one row: the end
+token's row of the tied embedding / output projection is multiplied by a scale ``s``,
+which widens the spread of that token's logit so that it wins a step now and then. ``s``
+is calibrated once, in this process, by bisection on a log scale (each trial converted to
+CTranslate2 int8 and decoded at the bench's ``--beams`` with an 80-word summary's budget,
+``--calibration-inputs`` dev articles after the ingested ones, fitted to the window; see
+:func:`build_stopping_checkpoint`) until the median number of tokens generated (end token
+excluded) matches the median length of the 2,000 dev references in tokens (the bench's
+tokenizer, no special tokens); the scale and the lengths reached are kept in
+``vnqa_bench_stopping.json`` beside the weights. Every timed response's text is tokenized
+again, and the distribution of lengths produced is printed per configuration (summaries
+are trimmed to 80 words after generation, so a whole-budget summary shows as its trimmed
+length). Timings are wall clock on a machine other work shares: compare figures within one
+run.
 """
 
 from __future__ import annotations
@@ -391,7 +392,7 @@ def measure(
     fixed: bool = False,
 ) -> dict:
     """Time one server configuration; with ``fixed``, every ask and summary asks for as
-    many words as its article's reference summary has (so every beam decodes that length)."""
+    many words as its article's reference summary has (its token budget follows)."""
     backend, long_input, shortlist = CONFIGS[config]
     os.environ.update(
         {
